@@ -1,0 +1,47 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .admin_scoping import ClinicScopedAdmin
+from .models import Clinic, User
+
+admin.site.site_header = "AIH Tracker administration"
+admin.site.site_title = "AIH Tracker"
+
+
+@admin.register(Clinic)
+class ClinicAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(pk=request.user.clinic_id)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin, ClinicScopedAdmin):
+    clinic_path = "clinic"
+    list_display = ["username", "first_name", "last_name", "role", "clinic", "is_active"]
+    list_filter = ["role", "is_active", "clinic"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Clinic", {"fields": ("clinic", "role")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        ("Clinic", {"fields": ("clinic", "role", "first_name", "last_name")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # A clinic admin manages accounts but cannot mint superusers or Django permissions.
+            readonly += ["is_superuser", "user_permissions", "groups"]
+        return readonly
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.clinic = request.user.clinic
+            obj.is_staff = True
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,38 @@
+"""Admin base class: every clinic's staff see only their own clinic's rows; history is kept."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+
+class ClinicScopedAdmin(SimpleHistoryAdmin):
+    # Path from the model to its clinic, e.g. "patient__clinic".
+    clinic_path = "patient__clinic"
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{self.clinic_path: request.user.clinic})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            related = db_field.related_model
+            if related._meta.label == "patients.Patient":
+                kwargs["queryset"] = related.objects.filter(clinic=request.user.clinic)
+            elif related._meta.label == "aih_tracker.Clinic":
+                kwargs["queryset"] = related.objects.filter(pk=request.user.clinic_id)
+            elif related._meta.label == "aih_tracker.User":
+                kwargs["queryset"] = related.objects.filter(clinic=request.user.clinic)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class PatientRecordAdmin(ClinicScopedAdmin):
+    list_select_related = ["patient"]
+    search_fields = ["patient__mrn", "patient__family_name"]
+    autocomplete_fields = ["patient"]
+
+
+def register_patient_records(*models_: type) -> None:
+    for model in models_:
+        admin.site.register(model, PatientRecordAdmin)

@@ -1,0 +1,62 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .roles import Action, Role, actions_for
+
+DEFAULT_CLINIC_SLUG = "default"
+
+
+class Clinic(models.Model):
+    """A hepatology clinic. Patients, staff and lab reference intervals belong to one."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> "Clinic":
+        """The clinic created by the first migration; commands without --clinic use it."""
+        return cls.objects.get(slug=DEFAULT_CLINIC_SLUG)
+
+
+class User(AbstractUser):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=True) | models.Q(clinic__isnull=False),
+                name="user_clinic_required_unless_superuser",
+            ),
+        ]
+
+    def can(self, action: Action) -> bool:
+        if not self.is_active:
+            return False
+        return self.is_superuser or action in actions_for(self.role)
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Heartbeat(models.Model):
+    """Last time a periodic process proved it was alive (Celery beat + worker)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,7 @@
+from django.utils import timezone
+
+from .models import Heartbeat
+
+
+def record_heartbeat(name: str) -> None:
+    Heartbeat.objects.update_or_create(name=name, defaults={"beat_at": timezone.now()})

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from .services import record_heartbeat
+
+
+@shared_task(ignore_result=True)
+def heartbeat() -> None:
+    """Scheduled by beat every minute, run by a worker: proves both are alive (see /health/)."""
+    record_heartbeat("celery")

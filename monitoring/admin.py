@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from aih_tracker.admin_scoping import ClinicScopedAdmin
+
+from .models import Alert, AlertAction, Analyte, ClinicalParameter, LabResult, ReferenceInterval
+
+
+@admin.register(Analyte)
+class AnalyteAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "loinc", "canonical_unit", "plausible_min", "plausible_max", "panel"]
+    search_fields = ["name", "code", "loinc"]
+
+
+@admin.register(LabResult)
+class LabResultAdmin(ClinicScopedAdmin):
+    list_display = ["patient", "analyte", "value", "ref_high", "collected_at", "status", "source"]
+    list_filter = ["analyte", "source", "status"]
+    list_select_related = ["patient", "analyte"]
+    search_fields = ["patient__mrn", "patient__family_name"]
+    autocomplete_fields = ["patient"]
+    date_hierarchy = "collected_at"
+
+
+@admin.register(ReferenceInterval)
+class ReferenceIntervalAdmin(ClinicScopedAdmin):
+    clinic_path = "clinic"
+    list_display = ["analyte", "sex", "low", "high", "lab_name", "clinic"]
+
+
+@admin.register(ClinicalParameter)
+class ClinicalParameterAdmin(ClinicScopedAdmin):
+    clinic_path = "clinic"
+    list_display = ["key", "value", "default", "clinic", "updated_by", "updated_at"]
+    readonly_fields = ["updated_by"]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        if not request.user.is_superuser:
+            obj.clinic = request.user.clinic
+        super().save_model(request, obj, form, change)
+
+
+class AlertActionInline(admin.TabularInline):
+    model = AlertAction
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "by", "at", "note", "detail"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ClinicScopedAdmin):
+    list_display = ["patient", "rule_id", "episode", "severity", "status", "resolution", "assignee", "opened_at"]
+    list_filter = ["status", "severity", "rule_id"]
+    list_select_related = ["patient", "assignee"]
+    search_fields = ["patient__mrn", "patient__family_name", "rule_id"]
+    readonly_fields = ["patient", "rule_id", "episode", "evidence", "parameters", "version"]
+    inlines = [AlertActionInline]

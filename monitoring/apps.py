@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_analytes(sender, **kwargs) -> None:
+    from .catalogue import sync_analyte_catalogue
+    from .models import Analyte
+
+    sync_analyte_catalogue(Analyte)
+
+
+class MonitoringConfig(AppConfig):
+    name = "monitoring"
+
+    def ready(self) -> None:
+        # The catalogue is code; keep the table in step with it after every migrate.
+        post_migrate.connect(_sync_analytes, sender=self)

@@ -1,0 +1,312 @@
+"""Labs, reference intervals, clinical parameters and alerts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from .catalogue import to_canonical
+from .parameters import BY_KEY
+
+
+class Analyte(models.Model):
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=100)
+    loinc = models.CharField("LOINC", max_length=20, blank=True)
+    other_loincs = models.JSONField(default=list, blank=True)
+    canonical_unit = models.CharField(max_length=30)
+    units = models.JSONField(default=dict, help_text="Accepted unit spelling -> factor to the canonical unit.")
+    plausible_min = models.FloatField()
+    plausible_max = models.FloatField()
+    typical_low = models.FloatField(null=True, blank=True)
+    typical_high = models.FloatField(null=True, blank=True)
+    typical_high_female = models.FloatField(null=True, blank=True)
+    typical_high_male = models.FloatField(null=True, blank=True)
+    panel = models.CharField(max_length=10, blank=True)
+    decimals = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(plausible_max__gt=F("plausible_min")), name="analyte_plausible_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def to_canonical(self, value: float, unit: str) -> float:
+        return to_canonical(self.units, value, unit, self.name)
+
+    def typical_uln(self, sex: str) -> float | None:
+        if sex == "female" and self.typical_high_female is not None:
+            return self.typical_high_female
+        if sex == "male" and self.typical_high_male is not None:
+            return self.typical_high_male
+        return self.typical_high
+
+
+class RefSex(models.TextChoices):
+    ANY = "any", "Any"
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+
+
+class ReferenceInterval(models.Model):
+    """The clinic's default reference interval for an analyte (used when a result reports none)."""
+
+    clinic = models.ForeignKey("aih_tracker.Clinic", on_delete=models.CASCADE, related_name="reference_intervals")
+    analyte = models.ForeignKey(Analyte, on_delete=models.CASCADE, related_name="reference_intervals")
+    sex = models.CharField(max_length=6, choices=RefSex.choices, default=RefSex.ANY)
+    low = models.FloatField(null=True, blank=True)
+    high = models.FloatField(null=True, blank=True)
+    lab_name = models.CharField(max_length=100, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["analyte__name", "sex"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "analyte", "sex"], name="reference_interval_unique"),
+            models.CheckConstraint(
+                condition=Q(low__isnull=True) | Q(high__isnull=True) | Q(high__gte=F("low")),
+                name="reference_interval_high_not_below_low",
+            ),
+            models.CheckConstraint(
+                condition=Q(low__isnull=False) | Q(high__isnull=False), name="reference_interval_has_a_limit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.analyte}: {self.low}-{self.high} ({self.get_sex_display()})"
+
+
+class LabSource(models.TextChoices):
+    MANUAL = "manual", "Entered by hand"
+    HL7 = "hl7", "HL7 v2"
+    FHIR = "fhir", "FHIR"
+    DEMO = "demo", "Demo generator"
+
+
+class ResultStatus(models.TextChoices):
+    FINAL = "final", "Final"
+    PRELIMINARY = "preliminary", "Preliminary"
+    CORRECTED = "corrected", "Corrected"
+
+
+class LabResultQuerySet(models.QuerySet):
+    def final(self) -> LabResultQuerySet:
+        return self.exclude(status=ResultStatus.PRELIMINARY)
+
+
+class LabResult(models.Model):
+    """One analyte result, stored in the analyte's canonical unit with the lab's own range."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="lab_results")
+    analyte = models.ForeignKey(Analyte, on_delete=models.PROTECT, related_name="results")
+    value = models.FloatField(help_text="In the analyte's canonical unit.")
+    value_as_reported = models.CharField(max_length=40)
+    unit_as_reported = models.CharField(max_length=40, blank=True)
+    ref_low = models.FloatField(null=True, blank=True, help_text="Lower limit as reported, canonical unit.")
+    ref_high = models.FloatField(null=True, blank=True, help_text="Upper limit (ULN) as reported, canonical unit.")
+    collected_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=ResultStatus.choices, default=ResultStatus.FINAL)
+    source = models.CharField(max_length=8, choices=LabSource.choices, default=LabSource.MANUAL)
+    source_id = models.CharField(max_length=120, blank=True, help_text="Identifier in the source, for de-duplication.")
+    visit = models.ForeignKey(
+        "patients.Visit", on_delete=models.SET_NULL, null=True, blank=True, related_name="lab_results"
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LabResultQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-collected_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0), name="lab_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(ref_low__isnull=True) | Q(ref_high__isnull=True) | Q(ref_high__gte=F("ref_low")),
+                name="lab_reference_high_not_below_low",
+            ),
+            models.CheckConstraint(
+                condition=Q(ref_low__isnull=True) | Q(ref_low__gte=0), name="lab_reference_low_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "analyte", "source", "source_id"],
+                condition=~Q(source_id=""),
+                name="lab_result_unique_per_source_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "analyte", "collected_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.analyte} {self.value:g} {self.analyte.canonical_unit} at {self.collected_at:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        analyte = self.analyte
+        if self.value is not None and not analyte.plausible_min <= self.value <= analyte.plausible_max:
+            raise ValidationError(
+                {
+                    "value": f"{analyte.name} {self.value:g} {analyte.canonical_unit} is outside the plausible range "
+                    f"{analyte.plausible_min:g}-{analyte.plausible_max:g}."
+                }
+            )
+
+    @property
+    def fold_uln(self) -> float | None:
+        if not self.ref_high:
+            return None
+        return self.value / self.ref_high
+
+
+class ClinicalParameter(models.Model):
+    """A clinic's override of one default in monitoring/parameters.py."""
+
+    clinic = models.ForeignKey("aih_tracker.Clinic", on_delete=models.CASCADE, related_name="parameters")
+    key = models.CharField(max_length=60)
+    value = models.JSONField()
+    reason = models.TextField(help_text="Why the clinic runs with this value, and who signed it off.")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "key"], name="clinical_parameter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value}"
+
+    def clean(self) -> None:
+        spec = BY_KEY.get(self.key)
+        if spec is None:
+            raise ValidationError({"key": f"Unknown parameter '{self.key}'."})
+        if spec.default is not None and self.value is not None:
+            if isinstance(spec.default, bool) and not isinstance(self.value, bool):
+                raise ValidationError({"value": "Give true or false."})
+            if isinstance(spec.default, list) and (
+                not isinstance(self.value, list) or len(self.value) != len(spec.default)
+            ):
+                raise ValidationError({"value": f"Give a list of {len(spec.default)} values, like {spec.default}."})
+            is_number = isinstance(spec.default, int | float) and not isinstance(spec.default, bool)
+            if is_number and (isinstance(self.value, bool) or not isinstance(self.value, int | float)):
+                raise ValidationError({"value": "Give a number."})
+
+    @property
+    def default(self):
+        spec = BY_KEY.get(self.key)
+        return spec.default if spec else None
+
+
+class Severity(models.IntegerChoices):
+    INFO = 1, "info"
+    WARNING = 2, "warning"
+    HIGH = 3, "high"
+    CRITICAL = 4, "critical"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SNOOZED = "snoozed", "Snoozed"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Resolution(models.TextChoices):
+    BY_USER = "by_user", "Resolved by a clinician"
+    BY_DATA = "by_data", "Resolved by data"
+
+
+class Alert(models.Model):
+    """One patient-problem: a rule that fired for a patient, in one episode."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="alerts")
+    rule_id = models.CharField(max_length=16)
+    episode = models.PositiveIntegerField(default=1)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    resolution = models.CharField(max_length=8, choices=Resolution.choices, blank=True)
+    message = models.CharField(max_length=300)
+    evidence = models.JSONField(default=dict)
+    suggested_action = models.TextField(blank=True)
+    source = models.TextField(blank=True)
+    parameters = models.JSONField(default=dict, help_text="Parameter values the finding used.")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_alerts"
+    )
+    snoozed_until = models.DateField(null=True, blank=True)
+    snooze_reason = models.CharField(max_length=200, blank=True)
+    resolution_note = models.TextField(blank=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Raised on every change; guards concurrent edits.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-severity", "opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "rule_id", "episode"], name="alert_unique_episode"),
+            models.UniqueConstraint(
+                fields=["patient", "rule_id"],
+                condition=~Q(status=AlertStatus.RESOLVED),
+                name="alert_one_unresolved_per_rule",
+            ),
+            models.CheckConstraint(condition=Q(severity__gte=1) & Q(severity__lte=4), name="alert_severity_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=AlertStatus.SNOOZED) | (Q(snoozed_until__isnull=False) & ~Q(snooze_reason="")),
+                name="alert_snooze_needs_date_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status=AlertStatus.RESOLVED) & ~Q(resolution="") & Q(resolved_at__isnull=False))
+                | (~Q(status=AlertStatus.RESOLVED) & Q(resolution="")),
+                name="alert_resolution_iff_resolved",
+            ),
+            models.CheckConstraint(
+                condition=~Q(resolution=Resolution.BY_USER) | ~Q(resolution_note=""),
+                name="alert_user_resolution_needs_note",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "severity"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} #{self.episode} ({self.get_severity_display()}, {self.status})"
+
+
+class AlertActionKind(models.TextChoices):
+    OPENED = "opened", "Opened"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    ASSIGNED = "assigned", "Assigned"
+    SNOOZED = "snoozed", "Snoozed"
+    WOKE = "woke", "Snooze ended"
+    RESOLVED = "resolved", "Resolved"
+    RESOLVED_BY_DATA = "resolved_by_data", "Resolved by data"
+    SEVERITY_RAISED = "severity_raised", "Severity raised"
+    SEVERITY_LOWERED = "severity_lowered", "Severity lowered"
+
+
+class AlertAction(models.Model):
+    """Who did what to an alert, when and why (the engine acts with `by` empty)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=20, choices=AlertActionKind.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.by or 'the engine'} at {self.at:%Y-%m-%d %H:%M}"

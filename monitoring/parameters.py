@@ -1,0 +1,377 @@
+"""Clinical parameters: every threshold and interval the rules use, with its default and source.
+
+This is the one place a clinical number is written. A clinic admin overrides a value per
+clinic (ClinicalParameter rows, editable in the admin); `parameters_for_clinic()` merges the
+overrides over these defaults. Defaults follow clinical-rules.md §0A ("Version 1 defaults").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Parameter:
+    key: str
+    default: Any
+    unit: str
+    description: str
+    source: str
+    rules: tuple[str, ...] = ()
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    # What "normal" means
+    Parameter(
+        "normal_includes_uln",
+        True,
+        "",
+        "A value equal to the ULN counts as normal (≤ ULN).",
+        "§0A A-12 (IAIHG says 'below'; lab flags treat = ULN as normal)",
+    ),
+    # Response
+    Parameter(
+        "nonresponse_min_fall",
+        0.50,
+        "fraction",
+        "Minimum fall in ALT by week 4 (non-response below).",
+        "IAIHG 2022 (Pape, J Hepatol 2022;76:841)",
+        ("RESP-01",),
+    ),
+    Parameter(
+        "cbr_deadline_months",
+        6,
+        "months",
+        "Complete biochemical response must be reached by T0 + this.",
+        "IAIHG 2022",
+        ("RESP-02", "MON-03"),
+    ),
+    Parameter(
+        "prolonged_therapy_months_older",
+        24,
+        "months",
+        "No remission after this long at age ≥ 60.",
+        "S000 (AASLD 2002/2010, E-m)",
+        ("RESP-05",),
+    ),
+    Parameter(
+        "prolonged_therapy_months_younger",
+        36,
+        "months",
+        "No remission after this long at age ≤ 40.",
+        "S000 (AASLD 2002/2010, E-m)",
+        ("RESP-05",),
+    ),
+    # Relapse
+    Parameter(
+        "probable_relapse_uln_multiple",
+        2.0,
+        "× ULN",
+        "ALT above this after CBR: probable relapse.",
+        "§0A A-7 (IAIHG 1999 via Dhaliwal 2012)",
+        ("REL-02",),
+    ),
+    Parameter(
+        "relapse_uln_multiple",
+        3.0,
+        "× ULN",
+        "ALT at or above this after CBR: relapse.",
+        "§0A A-7 (AASLD 2002/2010, E-m)",
+        ("REL-02", "REL-03"),
+    ),
+    Parameter(
+        "loss_of_remission_confirm_days",
+        [14, 28],
+        "days",
+        "A repeat in this window confirms loss of remission.",
+        "Hartl 2015",
+        ("REL-01",),
+    ),
+    # Monitoring schedule (MON-01 phases, A-10)
+    Parameter(
+        "thiopurine_phase_ends_days",
+        [56, 183],
+        "days from start",
+        "Ends of phase A (weeks 0-8) and B (to month 6).",
+        "S004 citing AASLD 2019 / EASL 2025",
+        ("MON-01", "MON-06"),
+    ),
+    Parameter(
+        "thiopurine_max_interval_days",
+        [14, 31, 92],
+        "days",
+        "Blood test interval in phases A, B, C.",
+        "S004; §0A A-10",
+        ("MON-01", "MON-06"),
+    ),
+    Parameter(
+        "thiopurine_overdue_after_days",
+        [21, 38, 106],
+        "days",
+        "Overdue after this many days in phases A, B, C.",
+        "§0A A-10 (grace periods are a design proposal)",
+        ("MON-01", "MON-06"),
+    ),
+    Parameter(
+        "taper_alt_within_days",
+        30,
+        "days",
+        "ALT expected within this many days of a steroid dose change.",
+        "S001",
+        ("MON-02",),
+    ),
+    Parameter("maintenance_alt_interval_days", 92, "days", "ALT at least this often on therapy.", "S004", ("MON-04",)),
+    Parameter(
+        "maintenance_igg_interval_days",
+        183,
+        "days",
+        "IgG at least this often on therapy.",
+        "proposal (E-m)",
+        ("MON-04",),
+    ),
+    Parameter(
+        "post_withdrawal_intervals_days",
+        [31, 92, 183],
+        "days",
+        "ALT interval after stopping all therapy: to month 6, to month 12, then.",
+        "S001; proposal (E-m)",
+        ("MON-05",),
+    ),
+    Parameter(
+        "tacrolimus_interval_days",
+        [31, 92],
+        "days",
+        "Tacrolimus bloods interval: first 3 months, then.",
+        "E-m",
+        ("MON-07",),
+    ),
+    Parameter(
+        "tacrolimus_trough_range",
+        [3.0, 8.0],
+        "ng/mL",
+        "Tacrolimus target trough.",
+        "S004 citing EASL 2025",
+        ("OTH-01",),
+    ),
+    Parameter(
+        "metabolite_steady_state_days",
+        28,
+        "days",
+        "Metabolites drawn sooner after a change are not steady state.",
+        "§0A A-15 (E-m)",
+        ("MON-08",),
+    ),
+    # Thiopurine safety
+    Parameter(
+        "aza_max_bilirubin_umol_l",
+        102.6,
+        "µmol/L",
+        "Do not start AZA at or above this bilirubin (6 mg/dL).",
+        "S000, S001; §0A A-11",
+        ("AZA-04",),
+    ),
+    Parameter("aza_min_baseline_wbc", 2.5, "10*9/L", "Do not start AZA below this white count.", "S000", ("AZA-05",)),
+    Parameter(
+        "aza_min_baseline_platelets", 50.0, "10*9/L", "Do not start AZA below this platelet count.", "S000", ("AZA-05",)
+    ),
+    Parameter(
+        "neutrophil_thresholds",
+        [1.5, 1.0, 0.5],
+        "10*9/L",
+        "Neutrophils below: warning, high, critical.",
+        "CTCAE v5.0 (E-m); §0A A-16",
+        ("AZA-06",),
+    ),
+    Parameter(
+        "platelet_thresholds",
+        [75.0, 50.0, 25.0],
+        "10*9/L",
+        "Platelets below: warning, high, critical.",
+        "CTCAE v5.0 (E-m); §0A A-16",
+        ("AZA-06",),
+    ),
+    Parameter(
+        "wbc_thresholds", [3.0, 2.0], "10*9/L", "White cells below: warning, high.", "CTCAE v5.0 (E-m)", ("AZA-06",)
+    ),
+    Parameter("lymphocyte_threshold", 0.5, "10*9/L", "Lymphocytes below: warning.", "CTCAE v5.0 (E-m)", ("AZA-06",)),
+    Parameter(
+        "aza_mg_per_kg_range", [1.0, 2.0], "mg/kg/day", "AIH azathioprine dose range.", "S000, S001", ("AZA-07",)
+    ),
+    Parameter(
+        "aza_steroid_lead_in_days", 14, "days", "Suggested steroid lead-in before AZA.", "S000; §0A A-1", ("AZA-09",)
+    ),
+    Parameter(
+        "xo_inhibitor_max_aza_fraction",
+        0.34,
+        "fraction",
+        "With allopurinol, AZA above this share of the prior dose.",
+        "label (E-m): reduce to ¼-⅓",
+        ("AZA-08",),
+    ),
+    # Metabolites (A-14)
+    Parameter(
+        "tgn_low",
+        235.0,
+        "pmol/8x10^8 RBC",
+        "6-TGN below this is low (AIH cut-off 220 selectable).",
+        "S004 / Dubinsky 2000; §0A A-14",
+        ("TPM-01", "TPM-02", "TPM-05"),
+    ),
+    Parameter("tgn_high", 450.0, "pmol/8x10^8 RBC", "6-TGN above this: myelotoxicity risk.", "S004", ("TPM-03",)),
+    Parameter(
+        "mmp_high",
+        5700.0,
+        "pmol/8x10^8 RBC",
+        "6-MMP above this: hepatotoxicity risk.",
+        "S004; Dubinsky 2000",
+        ("TPM-02", "TPM-04", "HEP-02"),
+    ),
+    Parameter(
+        "mmp_tgn_ratio_high",
+        11.0,
+        "ratio",
+        "6-MMP/6-TGN above this: preferential methylation.",
+        "E-m (IBD)",
+        ("TPM-02",),
+    ),
+    # Hepatotoxicity
+    Parameter(
+        "hep_alp_uln_multiple",
+        2.0,
+        "× ULN",
+        "ALP at or above this on a thiopurine.",
+        "DILI convention (E-m)",
+        ("HEP-01",),
+    ),
+    Parameter(
+        "hep_alp_baseline_multiple", 1.5, "× baseline", "ALP rise over pre-AZA baseline.", "proposal", ("HEP-01",)
+    ),
+    Parameter(
+        "hep_r_ratio_mixed_max",
+        5.0,
+        "R",
+        "R below this with raised GGT: cholestatic or mixed.",
+        "Aithal 2011 (E-m)",
+        ("HEP-01",),
+    ),
+    # Steroids and bone
+    Parameter(
+        "dexa_baseline_after_days",
+        90,
+        "days",
+        "No DEXA this long after steroid start: baseline due.",
+        "§0A A-19 (E-m)",
+        ("STER-01",),
+    ),
+    Parameter("dexa_due_months", 12, "months", "DEXA due this long after the last scan.", "S000, S001", ("STER-01",)),
+    Parameter(
+        "dexa_overdue_months", 24, "months", "DEXA overdue this long after the last scan.", "S000, S001", ("STER-01",)
+    ),
+    Parameter("dexa_counts_budesonide", True, "", "Budesonide courses count for DEXA.", "§0A A-19", ("STER-01",)),
+    Parameter(
+        "prolonged_steroid_mg", 10.0, "mg/day", "Prednisolone-equivalent dose counted as high.", "S001", ("STER-03",)
+    ),
+    Parameter("prolonged_steroid_months", 18, "months", "Cumulative months above that dose.", "S001", ("STER-03",)),
+    Parameter(
+        "prednisolone_max_start_mg", 60.0, "mg/day", "Starting-dose ceiling outside AS-AIH.", "S000", ("STER-04",)
+    ),
+    Parameter(
+        "prednisolone_max_mg_per_kg",
+        1.0,
+        "mg/kg/day",
+        "Starting-dose ceiling per kg outside AS-AIH.",
+        "S000",
+        ("STER-04",),
+    ),
+    Parameter("mmf_dose_range_mg", [1000.0, 2000.0], "mg/day", "MMF dose range.", "S001", ("OTH-02",)),
+    # Transplant
+    Parameter("meld_version", "meld3", "", "MELD version for LT-01: meld, meld_na or meld3.", "§0A A-8", ("LT-01",)),
+    Parameter("meld_referral_above", 15, "points", "Refer when MELD is above this.", "S001; §0A A-8", ("LT-01",)),
+    Parameter(
+        "child_pugh_referral_above",
+        10,
+        "points",
+        "Refer when Child-Pugh is above this (≥ 11).",
+        "S001; §0A A-8",
+        ("LT-02",),
+    ),
+    # Acute severe AIH
+    Parameter(
+        "asaih_min_inr", 1.5, "INR", "INR at or above this with jaundice and no HE: AS-AIH.", "Rahim 2020", ("ASA-01",)
+    ),
+    Parameter(
+        "asaih_jaundice_bilirubin_umol_l",
+        None,
+        "µmol/L",
+        "Bilirubin above this counts as jaundice; empty = above the ULN (some studies use 45).",
+        "Rahim 2020; Biewenga 2020",
+        ("ASA-01",),
+    ),
+    Parameter("asaih_day7_window", [6, 8], "days from day 0", "Day-7 assessment window.", "S000, S001", ("ASA-02",)),
+    Parameter(
+        "asaih_rise_fraction",
+        0.10,
+        "fraction",
+        "A rise of this much in bilirubin or INR by day 7.",
+        "design proposal",
+        ("ASA-02",),
+    ),
+    Parameter(
+        "asaih_day14_window", [12, 16], "days from day 0", "Day-14 assessment window.", "Biewenga 2020", ("ASA-03",)
+    ),
+    Parameter(
+        "alf_min_inr", 2.0, "INR", "INR at or above this during an episode: ALF.", "ALF convention (E-m)", ("ASA-04",)
+    ),
+    # Withdrawal (A-6)
+    Parameter(
+        "withdrawal_min_total_months",
+        24,
+        "months",
+        "Total therapy before a withdrawal discussion.",
+        "S000, S001; §0A A-6",
+        ("WD-01",),
+    ),
+    Parameter(
+        "withdrawal_min_cbr_months",
+        12,
+        "months",
+        "Sustained CBR before a withdrawal discussion.",
+        "S000, S001; §0A A-6",
+        ("WD-01",),
+    ),
+    Parameter(
+        "withdrawal_biopsy_prompt", True, "", "Prompt for a biopsy before withdrawal.", "S001; §0A A-6", ("WD-03",)
+    ),
+    Parameter("withdrawal_biopsy_recent_months", 12, "months", "A biopsy this recent counts.", "S001", ("WD-03",)),
+    Parameter(
+        "withdrawal_favourable_alt_uln", 0.5, "× ULN", "ALT below this favours withdrawal.", "Hartl 2015", ("WD-02",)
+    ),
+    Parameter(
+        "withdrawal_favourable_igg_max",
+        12.0,
+        "g/L",
+        "IgG at or below this favours withdrawal.",
+        "Hartl 2015",
+        ("WD-02",),
+    ),
+    # Alert handling
+    Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),
+)
+
+BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS}
+
+
+def defaults() -> dict[str, Any]:
+    return {p.key: p.default for p in PARAMETERS}
+
+
+def parameters_for_clinic(clinic_id: int) -> dict[str, Any]:
+    """Defaults overlaid with the clinic's overrides."""
+    from .models import ClinicalParameter
+
+    values = defaults()
+    for key, value in ClinicalParameter.objects.filter(clinic_id=clinic_id).values_list("key", "value"):
+        if key in values:
+            values[key] = value
+    return values
