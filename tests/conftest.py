@@ -1,0 +1,24 @@
+import pytest
+
+from aih_tracker.roles import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def make_user(db):
+    """A user of the given role in the default clinic."""
+
+    def make(role: Role = Role.STAFF, **kwargs):
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def physician(make_user):
+    return make_user(Role.PHYSICIAN)
+
+
+@pytest.fixture
+def nurse(make_user):
+    return make_user(Role.NURSE)
