@@ -124,3 +124,13 @@ def test_pages_need_a_login(client):
 def test_readme_shows_the_matrix_the_code_enforces():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert permission_matrix_markdown() in readme
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_opens_the_admin_and_its_patient_list(client, make_user, role):
+    client.force_login(make_user(role))
+    PatientFactory(mrn="ADM-1")
+    assert client.get("/admin/").status_code == 200
+    page = client.get("/admin/patients/patient/")
+    assert page.status_code == 200
+    assert "ADM-1" in page.content.decode()
