@@ -30,6 +30,13 @@ PARAMETERS: tuple[Parameter, ...] = (
         "A value equal to the ULN counts as normal (≤ ULN).",
         "§0A A-12 (IAIHG says 'below'; lab flags treat = ULN as normal)",
     ),
+    Parameter(
+        "treatment_gap_days",
+        30,
+        "days",
+        "Courses less than this apart are one continuous treatment (a switch); a longer gap is a withdrawal.",
+        "design (the spec is silent)",
+    ),
     # Response
     Parameter(
         "nonresponse_min_fall",
@@ -63,6 +70,14 @@ PARAMETERS: tuple[Parameter, ...] = (
         "S000 (AASLD 2002/2010, E-m)",
         ("RESP-05",),
     ),
+    Parameter(
+        "adherence_assessment_recent_days",
+        28,
+        "days",
+        "An adherence record this recent counts as the assessment RESP-06 asks for.",
+        "design (the spec is silent)",
+        ("RESP-06",),
+    ),
     # Relapse
     Parameter(
         "probable_relapse_uln_multiple",
@@ -90,11 +105,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     # Monitoring schedule (MON-01 phases, A-10)
     Parameter(
-        "thiopurine_phase_ends_days",
-        [56, 183],
+        "thiopurine_phase_starts_days",
+        [56, 182],
         "days from start",
-        "Ends of phase A (weeks 0-8) and B (to month 6).",
-        "S004 citing AASLD 2019 / EASL 2025",
+        "Days after the start (or dose increase) on which phase B (months 3-6) and phase C begin.",
+        "S004; days from the MON-01 worked example (B from day 56, C from day 182; its text says 57 and 183)",
         ("MON-01", "MON-06"),
     ),
     Parameter(
