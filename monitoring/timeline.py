@@ -44,6 +44,9 @@ class Course:
     stop_reason: str = ""
     doses: tuple[Dose, ...] = ()
     prednisolone_equivalent: float | None = None
+    # A course being prescribed but not yet saved: prescribing safety checks (issue 4) evaluate
+    # the timeline with the planned course added, starting on the as-of date.
+    planned: bool = False
 
     def active_on(self, on: date) -> bool:
         return self.started_on <= on and (self.stopped_on is None or self.stopped_on > on)

@@ -57,7 +57,9 @@ class TimelineBuilder:
         self.labs.setdefault(code, []).append(Lab(d(on), value, uln, lln, source))
         return self
 
-    def course(self, drug: str, start, dose: float | None = None, stop=None, reason: str = "", doses=(), id=None):
+    def course(
+        self, drug: str, start, dose: float | None = None, stop=None, reason: str = "", doses=(), id=None, planned=False
+    ):
         changes = [Dose(d(start), dose)] if dose is not None else []
         changes += [Dose(d(on), mg) for on, mg in doses]
         self.courses.append(
@@ -70,6 +72,7 @@ class TimelineBuilder:
                 stop_reason=reason or ("other" if stop else ""),
                 doses=tuple(sorted(changes, key=lambda x: x.on)),
                 prednisolone_equivalent=PRED_EQUIVALENT[drug],
+                planned=planned,
             )
         )
         return self
