@@ -15,6 +15,25 @@ class ClinicScopedAdmin(SimpleHistoryAdmin):
             return queryset
         return queryset.filter(**{self.clinic_path: request.user.clinic})
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # New or corrected clinical data: re-evaluate the patient once the save commits.
+        patient_id = self.patient_id_of(obj)
+        if patient_id:
+            from monitoring.evaluation import enqueue_evaluation
+
+            enqueue_evaluation(patient_id)
+
+    def patient_id_of(self, obj) -> int | None:
+        if obj._meta.label == "patients.Patient":
+            return obj.pk
+        parts = self.clinic_path.split("__")[:-1]  # "course__patient__clinic" -> course, patient
+        if not parts or parts[-1] != "patient":
+            return None
+        for part in parts[:-1]:
+            obj = getattr(obj, part)
+        return obj.patient_id
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if not request.user.is_superuser:
             related = db_field.related_model

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -202,6 +203,11 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "aih_tracker.tasks.heartbeat",
         "schedule": 60.0,
+    },
+    # Every active patient, every night: date-driven rules fire and lost messages are caught up.
+    "nightly-sweep": {
+        "task": "monitoring.tasks.nightly_sweep",
+        "schedule": crontab(hour=int(os.environ.get("SWEEP_HOUR", "2")), minute=0),
     },
 }
 LOGGING = {

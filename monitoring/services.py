@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .catalogue import UnitNotAccepted
+from .evaluation import enqueue_evaluation
 from .models import Analyte, LabResult, LabSource, ResultStatus
 
 
@@ -63,6 +64,7 @@ def record_lab_result(
     """Store one result in canonical units. Raises ValidationError and stores nothing on bad input."""
     value, low, high = convert_lab_value(lab)
     with transaction.atomic():
+        enqueue_evaluation(patient.pk)
         return LabResult.objects.create(
             patient=patient,
             analyte=lab.analyte,

@@ -9,12 +9,14 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from regimens.catalogue import IMMUNOSUPPRESSANT_CLASSES, DrugClass
 
 
-@dataclass(frozen=True, slots=True)
-class Lab:
+class Lab(NamedTuple):
+    """One result. A NamedTuple rather than a dataclass: the sweep builds millions of them."""
+
     on: date
     value: float  # canonical unit (monitoring/catalogue.py)
     uln: float | None = None
@@ -28,8 +30,7 @@ class Lab:
         return round(self.value / self.uln, 9) if self.uln else None
 
 
-@dataclass(frozen=True, slots=True)
-class Dose:
+class Dose(NamedTuple):
     on: date
     mg_per_day: float
 

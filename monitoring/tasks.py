@@ -1,0 +1,29 @@
+"""Celery tasks: thin wrappers around monitoring/evaluation.py. They take ids only (no patient data)."""
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from .evaluation import active_patient_chunks, evaluate_patients
+
+RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": 10, "retry_kwargs": {"max_retries": 5}}
+
+
+@shared_task(acks_late=True, ignore_result=True, **RETRY)
+def evaluate_patient(patient_id: int) -> None:
+    """Evaluate one patient after new data arrived. Idempotent: running it twice changes nothing."""
+    evaluate_patients([patient_id])
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=1500, time_limit=1800, **RETRY)
+def evaluate_chunk(patient_ids: list[int]) -> None:
+    evaluate_patients(patient_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True, **RETRY)
+def nightly_sweep() -> int:
+    """Fan the sweep out as one task per chunk of patient ids, so every worker can take a share."""
+    chunks = 0
+    for chunk in active_patient_chunks():
+        evaluate_chunk.delay(chunk)
+        chunks += 1
+    return chunks
