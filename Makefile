@@ -45,3 +45,11 @@ check: $(BIN)/.dev
 
 clean:
 	rm -rf $(VENV) var
+
+## Django's deployment checklist on production settings (as docker-compose.yml sets them).
+## The key is random and thrown away: the check only needs one that looks like a real one.
+.PHONY: deploy-check
+deploy-check: $(BIN)/.runtime
+	DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=aih.example.org \
+	DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -184,12 +184,14 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"
     CELERY_PROCESSED_DIR = VAR_DIR / "celery" / "processed"
-    for folder in (CELERY_QUEUE_DIR, CELERY_PROCESSED_DIR):
+    CELERY_CONTROL_DIR = VAR_DIR / "celery" / "control"  # broadcast (inspect ping); else ./control
+    for folder in (CELERY_QUEUE_DIR, CELERY_PROCESSED_DIR, CELERY_CONTROL_DIR):
         folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
         "processed_folder": str(CELERY_PROCESSED_DIR),
+        "control_folder": str(CELERY_CONTROL_DIR),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True

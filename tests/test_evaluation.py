@@ -50,11 +50,17 @@ def unreachable_broker():
     from aih_tracker.celery import app
 
     original = app.conf.broker_url
+
+    def forget_connections():
+        # Both the connection pool and the producer pool hold the broker URL they were made with.
+        app._pool = None
+        app.amqp._producer_pool = None
+
     app.conf.broker_url = "redis://127.0.0.1:9/0"
-    app._pool = None
+    forget_connections()
     yield
     app.conf.broker_url = original
-    app._pool = None
+    forget_connections()
 
 
 def test_a_save_succeeds_when_the_broker_is_down_and_the_sweep_catches_up(

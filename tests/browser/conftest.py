@@ -44,6 +44,7 @@ def log_in(page, live_server):
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
         return page
 
     return log_in_as

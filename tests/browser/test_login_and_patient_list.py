@@ -44,6 +44,7 @@ def test_the_page_is_usable_with_the_keyboard(log_in):
     create_demo_users()
     PatientFactory(mrn="K-1", family_name="Keyes", given_name="Tom")
     page = log_in("physician", DEMO_PASSWORD)
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Enter")
