@@ -514,6 +514,54 @@ PARAMETERS: tuple[Parameter, ...] = (
         "S001; §0A A-8",
         ("LT-02",),
     ),
+    Parameter(
+        "liver_score_labs_recent_days",
+        30,
+        "days",
+        "MELD and Child-Pugh use the latest results only if drawn within this many days.",
+        "design (the spec is silent)",
+        ("LT-01", "LT-02"),
+    ),
+    Parameter(
+        "child_pugh_visit_recent_days",
+        92,
+        "days",
+        "Child-Pugh takes ascites and HE grade from a clinic visit at most this old.",
+        "design (the spec is silent)",
+        ("LT-02",),
+    ),
+    Parameter(
+        "decompensation_recent_months",
+        12,
+        "months",
+        "A decompensating event recorded at a visit this recent prompts transplant referral.",
+        "design (the spec is silent)",
+        ("LT-03",),
+    ),
+    Parameter(
+        "progressive_decompensation_min_therapy_months",
+        6,
+        "months",
+        "Decompensation still present after this long on therapy: 'despite optimised therapy'.",
+        "design (the spec is silent)",
+        ("LT-06",),
+    ),
+    Parameter(
+        "steroid_dependence_months",
+        24,
+        "months",
+        "Continuous systemic steroid for this long, after second-line therapy: steroid dependence.",
+        "design (the spec is silent)",
+        ("LT-06",),
+    ),
+    Parameter(
+        "steroid_dependence_min_mg",
+        10.0,
+        "mg/day",
+        "Prednisolone-equivalent dose still needed after that time: steroid dependence.",
+        "design (the spec is silent; S001 links > 10 mg/day to complications)",
+        ("LT-06",),
+    ),
     # Acute severe AIH
     Parameter(
         "asaih_min_inr", 1.5, "INR", "INR at or above this with jaundice and no HE: AS-AIH.", "Rahim 2020", ("ASA-01",)
@@ -540,6 +588,38 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "alf_min_inr", 2.0, "INR", "INR at or above this during an episode: ALF.", "ALF convention (E-m)", ("ASA-04",)
+    ),
+    Parameter(
+        "asaih_baseline_max_days",
+        7,
+        "days",
+        "Presentation and day-0 bilirubin/INR must be drawn at most this many days before presentation / day 0.",
+        "design (the spec is silent)",
+        ("ASA-01", "ASA-02", "ASA-03", "ASA-04"),
+    ),
+    Parameter(
+        "asaih_new_presentation_days",
+        28,
+        "days",
+        "Without a recorded episode, labs are screened for AS-AIH in untreated patients and up to this long after T0.",
+        "design (the spec is silent)",
+        ("ASA-01",),
+    ),
+    Parameter(
+        "asaih_presentation_lab_days",
+        14,
+        "days",
+        "Screening without a recorded episode uses INR and bilirubin drawn within this many days.",
+        "design (the spec is silent)",
+        ("ASA-01",),
+    ),
+    Parameter(
+        "asaih_episode_horizon_days",
+        90,
+        "days",
+        "The ASA rules follow an open episode for this long after day 0 (or presentation).",
+        "design (the spec is silent)",
+        ("ASA-01", "ASA-02", "ASA-03", "ASA-04"),
     ),
     # Withdrawal
     Parameter(
@@ -572,6 +652,14 @@ PARAMETERS: tuple[Parameter, ...] = (
         "IgG at or below this favours withdrawal.",
         "Hartl 2015",
         ("WD-02",),
+    ),
+    Parameter(
+        "histological_remission_hai_below",
+        4,
+        "HAI /18",
+        "Biopsy HAI below this is histological remission; at or above it, not ready to withdraw.",
+        "IAIHG 2022 (remission HAI < 4/18)",
+        ("WD-03",),
     ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),

@@ -234,7 +234,10 @@ class Context:
         interruption); a longer gap is a withdrawal, and the next course starts a new era (new T0).
         """
         gap = timedelta(days=self.p("treatment_gap_days"))
-        spans = sorted((c.started_on, c.stopped_on) for c in self.t.courses if c.is_immunosuppressant)
+        spans = sorted(
+            ((c.started_on, c.stopped_on) for c in self.t.courses if c.is_immunosuppressant),
+            key=lambda span: (span[0], span[1] or date.max),  # an open course sorts after a stopped one
+        )
         eras: list[list] = []
         for start, stop in spans:
             if eras and (eras[-1][1] is None or start <= eras[-1][1] + gap):

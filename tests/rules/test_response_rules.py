@@ -261,3 +261,15 @@ def test_response_history_marks_insufficient_response_then_late_remission():
 def test_response_history_after_withdrawal():
     history = run(withdrawn_on("2027-07-01").lab("alt", "2027-11-01", 130), "2027-11-02").response
     assert [c.state.value for c in history.changes][-2:] == ["off_treatment", "relapse"]
+
+
+def test_courses_starting_the_same_day_make_one_treatment_era():
+    # prednisolone and azathioprine started together, prednisolone later stopped (a common case)
+    timeline = TimelineBuilder().course("prednisolone", AAA, 40, stop=day(120), reason="other")
+    timeline.course("azathioprine", AAA, 100)
+    from monitoring.parameters import defaults
+    from monitoring.rules.base import Context
+
+    ctx = Context(timeline.build(), day(200), defaults())
+    assert ctx.treatment_eras == [(AAA, None)]
+    assert ctx.t0 == AAA and ctx.on_treatment
