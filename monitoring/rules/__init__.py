@@ -6,11 +6,16 @@ from importlib import import_module
 
 from .base import REGISTRY, Family, Finding, NotEvaluable, RuleSpec, Severity, rule
 
+_loaded = False
+
 
 def load_rules() -> dict[str, RuleSpec]:
-    for module in pkgutil.iter_modules(__path__):
-        if module.name != "base":
-            import_module(f"{__name__}.{module.name}")
+    global _loaded
+    if not _loaded:
+        for module in pkgutil.iter_modules(__path__):
+            if module.name != "base":
+                import_module(f"{__name__}.{module.name}")
+        _loaded = True
     return REGISTRY
 
 

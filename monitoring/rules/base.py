@@ -155,6 +155,7 @@ class Context:
         self._params = params
         self.used: dict[str, Any] = {}
         self.findings: list[Finding] = []
+        self._days: dict[str, list[date]] = {}
 
     # -- parameters -------------------------------------------------------------------------
     def p(self, key: str) -> Any:
@@ -183,18 +184,23 @@ class Context:
     def labs(self, code: str) -> tuple[Lab, ...]:
         return self.t.labs.get(code, ())
 
+    def _days_of(self, code: str) -> list[date]:
+        days = self._days.get(code)
+        if days is None:
+            days = self._days[code] = [lab.on for lab in self.labs(code)]
+        return days
+
     def last(self, code: str, on_or_before: date | None = None) -> Lab | None:
         series = self.labs(code)
         if on_or_before is None:
             return series[-1] if series else None
-        index = bisect_right([lab.on for lab in series], on_or_before)
+        index = bisect_right(self._days_of(code), on_or_before)
         return series[index - 1] if index else None
 
     def window(self, code: str, start: date, end: date) -> tuple[Lab, ...]:
         """Results drawn from `start` to `end`, both inclusive."""
-        series = self.labs(code)
-        days = [lab.on for lab in series]
-        return series[bisect_left(days, start) : bisect_right(days, end)]
+        days = self._days_of(code)
+        return self.labs(code)[bisect_left(days, start) : bisect_right(days, end)]
 
     def nearest(self, code: str, target: date, start: date, end: date) -> Lab | None:
         """The result in [start, end] nearest to `target` (the earlier one on a tie)."""
