@@ -6,6 +6,14 @@ from importlib import import_module
 
 from .base import REGISTRY, Family, Finding, NotEvaluable, RuleSpec, Severity, rule
 
+# Ids in clinical-rules.md §2 that are not rules of their own, and why.
+SPEC_IDS_WITHOUT_OWN_RULE = {
+    "RESP-03": "REL-01 (the spec: 'see REL-01 (loss of remission)')",
+    "CI-08": "AZA-02 (same patient-problem; the finding says 'also_listed_as': 'CI-08')",
+    "CI-09": "AZA-08 (same patient-problem; the finding says 'also_listed_as': 'CI-09')",
+    "OTH-04": "a design rule: serology never suppresses a rule (tests/rules/test_other.py)",
+}
+
 _loaded = False
 
 
@@ -19,4 +27,14 @@ def load_rules() -> dict[str, RuleSpec]:
     return REGISTRY
 
 
-__all__ = ["REGISTRY", "Family", "Finding", "NotEvaluable", "RuleSpec", "Severity", "load_rules", "rule"]
+__all__ = [
+    "REGISTRY",
+    "SPEC_IDS_WITHOUT_OWN_RULE",
+    "Family",
+    "Finding",
+    "NotEvaluable",
+    "RuleSpec",
+    "Severity",
+    "load_rules",
+    "rule",
+]
