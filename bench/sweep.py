@@ -1,0 +1,148 @@
+"""Benchmark the nightly sweep against a plain read of the same lab rows (outside CI).
+
+    eval "$(scripts/services start)"      # PostgreSQL + Redis, as CI runs them
+    .venv/bin/python bench/sweep.py --patients 10000
+
+Seeds the demo cohort up to --patients (idempotent), then measures in one run:
+  baseline  a plain SQL read of every final lab row of those patients (one cursor, fetchall);
+  sweep     load timelines + evaluate every rule + reconcile alerts, first pass (opens alerts)
+            and second pass (steady state: nothing changes, the nightly case);
+  one       re-evaluating one patient after a new lab result (record + evaluate + reconcile),
+            median over --single samples.
+Figures are reported as patients/second and as ratios to the baseline measured in the same run.
+`--smoke` runs a tiny version (the CI test uses it so the benchmark cannot rot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aih_tracker.settings")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=10000)
+    parser.add_argument("--seed", default="1")
+    parser.add_argument("--chunk", type=int, default=500, help="Patients per chunk (as the nightly sweep).")
+    parser.add_argument("--single", type=int, default=50, help="Samples for the one-patient re-evaluation.")
+    parser.add_argument("--smoke", action="store_true", help="Tiny run: 30 patients, 5 samples.")
+    return parser.parse_args(argv)
+
+
+def timed(function, *args):
+    started = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - started, result
+
+
+def plain_read(patient_ids: list[int]) -> int:
+    """The baseline: the same lab rows the loader reads, as plain tuples, no ORM objects."""
+    from django.db import connection
+
+    rows = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(patient_ids), 500):
+            chunk = patient_ids[start : start + 500]
+            placeholders = ",".join(["%s"] * len(chunk))
+            cursor.execute(
+                "SELECT patient_id, analyte_id, collected_at, value, ref_low, ref_high "
+                f"FROM monitoring_labresult WHERE status <> 'preliminary' AND patient_id IN ({placeholders}) "
+                "ORDER BY patient_id, analyte_id, collected_at",
+                chunk,
+            )
+            rows += len(cursor.fetchall())
+    return rows
+
+
+def full_sweep(patient_ids: list[int], chunk: int):
+    from monitoring.alerts import ReconcileResult
+    from monitoring.evaluation import evaluate_patients
+
+    total, findings = ReconcileResult(), 0
+    for start in range(0, len(patient_ids), chunk):
+        evaluations, result = evaluate_patients(patient_ids[start : start + chunk])
+        total += result
+        findings += sum(len(e.findings) for e in evaluations)
+    return total, findings
+
+
+def one_patient_after_a_new_lab(patient_ids: list[int], samples: int) -> list[float]:
+    from monitoring.evaluation import evaluate_patients
+    from monitoring.models import Analyte
+    from monitoring.services import LabValue, record_lab_result
+    from patients.models import Patient
+
+    alt = Analyte.objects.get(code="alt")
+    step = max(1, len(patient_ids) // samples)
+    times = []
+    for pid in patient_ids[::step][:samples]:
+        patient = Patient.objects.get(pk=pid)
+        collected = datetime.now(UTC) - timedelta(hours=1)
+        started = time.perf_counter()
+        record_lab_result(patient=patient, lab=LabValue(alt, 55, "U/L", collected, ref_high=40))
+        evaluate_patients([pid])
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def main(argv=None) -> dict:
+    import django
+
+    args = parse_args(argv)
+    if args.smoke:
+        args.patients, args.single = 30, 5
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from patients.demo_cohort import seed_demo_cohort
+    from patients.models import Patient
+
+    call_command("migrate", verbosity=0)
+    seconds, summary = timed(lambda: seed_demo_cohort(patients=args.patients, seed=args.seed))
+    ids = list(Patient.objects.active().order_by("pk").values_list("pk", flat=True)[: args.patients])
+    print(f"database: {connection.vendor}; {len(ids)} active patients (seeded {summary.created} in {seconds:.1f} s)")
+
+    read_s, rows = timed(plain_read, ids)
+    first_s, (first, findings) = timed(full_sweep, ids, args.chunk)
+    second_s, (second, _) = timed(full_sweep, ids, args.chunk)
+    single = one_patient_after_a_new_lab(ids, args.single)
+    median_ms = statistics.median(single) * 1000
+
+    figures = {
+        "patients": len(ids),
+        "lab_rows": rows,
+        "baseline_read_s": read_s,
+        "sweep_first_s": first_s,
+        "sweep_steady_s": second_s,
+        "patients_per_s_steady": len(ids) / second_s,
+        "ratio_steady_to_read": second_s / read_s,
+        "ratio_first_to_read": first_s / read_s,
+        "one_patient_median_ms": median_ms,
+        "findings": findings,
+        "alerts_opened_first_pass": first.opened,
+        "changes_second_pass": second.opened + second.updated + second.resolved,
+    }
+    print(f"baseline: plain read of {rows:,} lab rows              {read_s:8.2f} s")
+    print(
+        f"sweep, first pass (opens {first.opened:,} alerts)        {first_s:8.2f} s  "
+        f"{len(ids) / first_s:8.0f} patients/s  {first_s / read_s:5.2f}x the read"
+    )
+    print(
+        f"sweep, steady state ({figures['changes_second_pass']} changes)           {second_s:8.2f} s  "
+        f"{len(ids) / second_s:8.0f} patients/s  {second_s / read_s:5.2f}x the read"
+    )
+    print(f"one patient after a new lab: median {median_ms:.1f} ms over {len(single)} samples")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
