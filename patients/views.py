@@ -1,12 +1,14 @@
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from aih_tracker.access import get_patient_for_user, patients_for_user, require_action
 from aih_tracker.roles import Action
 
 from .models import PatientStatus
-from .summary import patient_summary
+from .summary import chart_choice, chart_context, load_patient_page, patient_summary, physician_panel
+from .summary import clinic_summary as gp_summary
 
 PATIENTS_PER_PAGE = 25
 
@@ -27,4 +29,26 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @require_action(Action.VIEW_PATIENTS)
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request, pk)
-    return render(request, "patients/patient_detail.html", {"patient": patient, **patient_summary(patient)})
+    today = timezone.localdate()
+    panel, range_key = chart_choice(request.GET)
+    timeline, params = load_patient_page(patient)
+    context = {
+        "patient": patient,
+        **chart_context(patient, timeline, params, panel=panel, range_key=range_key, today=today),
+    }
+    # A history restore (back button after a cache miss) needs the whole page, not the fragment.
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "patients/patient_detail.html#chart", context)
+    context |= patient_summary(patient, timeline, today)
+    # Decision support advises on prescribing: physicians only.
+    if request.user.can(Action.PRESCRIBE):
+        context["decision_support"] = physician_panel(timeline, params, today, context["open_alerts"])
+    return render(request, "patients/patient_detail.html", context)
+
+
+@require_action(Action.VIEW_PATIENTS)
+def clinic_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk)
+    timeline, params = load_patient_page(patient)
+    context = gp_summary(patient, timeline, params, timezone.localdate())
+    return render(request, "patients/clinic_summary.html", context)
