@@ -1,3 +1,5 @@
+from functools import partial
+
 from .roles import Action
 
 
@@ -6,4 +8,11 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"can": {}}
-    return {"can": {action.value: user.can(action) for action in Action}}
+    return {"can": {action.value: user.can(action) for action in Action}, "alert_badge": partial(_urgent_alerts, user)}
+
+
+def _urgent_alerts(user) -> int:
+    """Open critical + high alerts of the user's clinic (the nav badge). Called only when rendered."""
+    from monitoring.queue import urgent_count
+
+    return urgent_count(user)

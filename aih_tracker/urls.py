@@ -11,5 +11,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", views.health, name="health"),
     path("patients/", include("patients.urls")),
+    path("", include("monitoring.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -226,6 +226,33 @@ class Resolution(models.TextChoices):
     BY_DATA = "by_data", "Resolved by data"
 
 
+class AlertQuerySet(models.QuerySet):
+    def for_user(self, user) -> AlertQuerySet:
+        """Alerts of the patients this user may see (their clinic; every clinic for a superuser)."""
+        return self if user.is_superuser else self.filter(patient__clinic_id=user.clinic_id)
+
+    def unresolved(self) -> AlertQuerySet:
+        return self.exclude(status=AlertStatus.RESOLVED)
+
+    def to_work(self) -> AlertQuerySet:
+        """What the queue shows: open or acknowledged (a snoozed alert is quiet until it wakes)."""
+        return self.filter(status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))
+
+    def snoozed(self) -> AlertQuerySet:
+        return self.filter(status=AlertStatus.SNOOZED)
+
+    def resolved_by_data(self) -> AlertQuerySet:
+        return self.filter(status=AlertStatus.RESOLVED, resolution=Resolution.BY_DATA)
+
+    def urgent(self) -> AlertQuerySet:
+        """Critical and high alerts nobody has acknowledged yet: the nav badge."""
+        return self.filter(status=AlertStatus.OPEN, severity__gte=Severity.HIGH)
+
+    def in_queue_order(self) -> AlertQuerySet:
+        """Most severe first, then oldest first (the longest-waiting problem comes up)."""
+        return self.order_by("-severity", "opened_at", "pk")
+
+
 class Alert(models.Model):
     """One patient-problem: a rule that fired for a patient, in one episode."""
 
@@ -251,6 +278,7 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="Raised on every change; guards concurrent edits.")
 
+    objects = AlertQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -310,3 +338,53 @@ class AlertAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.by or 'the engine'} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ContactMethod(models.TextChoices):
+    PHONE = "phone", "Phone"
+    LETTER = "letter", "Letter"
+    PORTAL = "portal", "Patient portal"
+
+
+class ContactOutcome(models.TextChoices):
+    BOOKED = "booked", "Reached: bloods booked"
+    REACHED = "reached", "Reached: no booking"
+    NO_ANSWER = "no_answer", "No answer"
+    MESSAGE_LEFT = "message_left", "Message left"
+    SENT = "sent", "Letter / message sent"
+
+
+class LapseReason(models.TextChoices):
+    SELF_STOPPED = "self_stopped", "Self-stopped treatment"
+    MONITORED_ELSEWHERE = "monitored_elsewhere", "Monitored elsewhere"
+    MOVED = "moved", "Moved away"
+    OTHER = "other", "Other"
+
+
+class RecallContact(models.Model):
+    """One attempt to reach a patient whose bloods are due or overdue (the recall list)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="recall_contacts")
+    panel = models.CharField(max_length=20, help_text="The panel the recall was about (FBC, LFT, ALT+IgG...).")
+    due_on = models.DateField(null=True, blank=True, help_text="The due date shown when the contact was made.")
+    contacted_on = models.DateField()
+    method = models.CharField(max_length=8, choices=ContactMethod.choices)
+    outcome = models.CharField(max_length=14, choices=ContactOutcome.choices)
+    lapse_reason = models.CharField(max_length=20, choices=LapseReason.choices, blank=True)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-contacted_on", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(lapse_reason=LapseReason.OTHER) | ~Q(note=""), name="recall_contact_other_needs_note"
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "panel", "contacted_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} on {self.contacted_on:%Y-%m-%d}: {self.get_outcome_display()}"

@@ -1,0 +1,144 @@
+"""The alert queue a nurse works: which alerts, in what order, narrowed by the filters on screen."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlencode
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import QueryDict
+
+from .models import Alert, AlertAction, AlertStatus, Resolution, Severity
+from .rules import Family, load_rules
+
+FAMILY_LABELS: dict[str, str] = {
+    Family.RESPONSE: "Response",
+    Family.MONITORING: "Monitoring bloods",
+    Family.THIOPURINE: "Thiopurine safety",
+    Family.CONTRAINDICATION: "Contraindication",
+    Family.STEROID_BONE: "Steroids and bone",
+    Family.TRANSPLANT: "Transplant",
+    Family.ADHERENCE: "Adherence",
+    Family.WITHDRAWAL: "Withdrawal",
+    Family.ACUTE: "Acute severe AIH",
+    Family.OTHER: "Other",
+}
+
+VIEWS = {"open": "To work", "snoozed": "Snoozed", "by_data": "Resolved by data", "by_user": "Resolved by clinicians"}
+ASSIGNEES = {"any": "Anyone", "me": "Me", "unassigned": "Unassigned"}
+
+
+def rule_family(rule_id: str) -> str:
+    spec = load_rules().get(rule_id)
+    return spec.family if spec else Family.OTHER
+
+
+def rule_ids_in(family: str) -> list[str]:
+    return [rule_id for rule_id, spec in load_rules().items() if spec.family == family]
+
+
+def rule_title(rule_id: str) -> str:
+    spec = load_rules().get(rule_id)
+    return spec.title if spec else rule_id
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the nurse asked to see. Unknown values fall back to the defaults (never a 500)."""
+
+    view: str = "open"
+    severity: int | None = None
+    family: str = ""
+    assignee: str = "any"
+    q: str = ""
+    page: int | None = None
+
+    @classmethod
+    def from_query(cls, params: QueryDict) -> QueueFilters:
+        view = params.get("view", "open")
+        severity = _int(params.get("severity"))
+        family = params.get("family", "")
+        assignee = params.get("assignee", "any")
+        return cls(
+            view=view if view in VIEWS else "open",
+            severity=severity if severity in Severity.values else None,
+            family=family if family in FAMILY_LABELS else "",
+            assignee=assignee if assignee in ASSIGNEES else "any",
+            q=params.get("q", "").strip()[:100],
+            page=_int(params.get("page")),
+        )
+
+    def querystring(self, **changes) -> str:
+        """The filters as a query string (for pager, tabs and tile links); defaults left out."""
+        values = asdict(replace(self, **changes))
+        defaults = asdict(QueueFilters())
+        return urlencode({k: v for k, v in values.items() if v not in (None, "") and v != defaults[k]})
+
+    def hidden_fields(self) -> list[tuple[str, str]]:
+        """The filters as (name, value) pairs for hidden inputs, so a POST can re-render the same page."""
+        values = asdict(self)
+        defaults = asdict(QueueFilters())
+        return [(k, str(v)) for k, v in values.items() if v not in (None, "") and v != defaults[k]]
+
+
+def filter_alerts(alerts: QuerySet, filters: QueueFilters, user) -> QuerySet:
+    if filters.view == "open":
+        alerts = alerts.to_work()
+    elif filters.view == "snoozed":
+        alerts = alerts.snoozed()
+    elif filters.view == "by_data":
+        alerts = alerts.resolved_by_data()
+    else:
+        alerts = alerts.filter(status=AlertStatus.RESOLVED, resolution=Resolution.BY_USER)
+    if filters.severity:
+        alerts = alerts.filter(severity=filters.severity)
+    if filters.family:
+        alerts = alerts.filter(rule_id__in=rule_ids_in(filters.family))
+    if filters.assignee == "me":
+        alerts = alerts.filter(assignee=user)
+    elif filters.assignee == "unassigned":
+        alerts = alerts.filter(assignee__isnull=True)
+    if filters.q:
+        text = filters.q
+        alerts = alerts.filter(
+            Q(patient__mrn__icontains=text)
+            | Q(patient__family_name__icontains=text)
+            | Q(patient__given_name__icontains=text)
+        )
+    return alerts
+
+
+def queue_alerts(user, filters: QueueFilters) -> QuerySet:
+    """The alerts to list, in queue order, with patient, assignee and history fetched in bulk."""
+    alerts = filter_alerts(Alert.objects.for_user(user), filters, user)
+    if filters.view in ("by_data", "by_user"):
+        alerts = alerts.order_by("-resolved_at", "pk")  # what cleared most recently first
+    else:
+        alerts = alerts.in_queue_order()
+    return alerts.select_related("patient", "assignee").prefetch_related(
+        Prefetch("actions", queryset=AlertAction.objects.select_related("by").order_by("at", "id"))
+    )
+
+
+def view_counts(user) -> dict[str, int]:
+    """How many alerts each tab holds (one query)."""
+    resolved = Q(status=AlertStatus.RESOLVED)
+    counts = Alert.objects.for_user(user).aggregate(
+        open=Count("pk", filter=Q(status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))),
+        snoozed=Count("pk", filter=Q(status=AlertStatus.SNOOZED)),
+        by_data=Count("pk", filter=resolved & Q(resolution=Resolution.BY_DATA)),
+        by_user=Count("pk", filter=resolved & Q(resolution=Resolution.BY_USER)),
+    )
+    return counts
+
+
+def urgent_count(user) -> int:
+    """The nav badge: critical + high alerts nobody has acknowledged yet."""
+    return Alert.objects.for_user(user).urgent().count()

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "monitoring"
+urlpatterns = [
+    path("alerts/", views.alert_queue, name="alerts"),
+    path("alerts/bulk/", views.bulk, name="alert_bulk"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:pk>/assign/", views.assign, name="alert_assign"),
+    path("alerts/<int:pk>/snooze/", views.snooze, name="alert_snooze"),
+    path("alerts/<int:pk>/resolve/", views.resolve, name="alert_resolve"),
+]
+urlpatterns += [
+    path("recall/", views.recall, name="recall"),
+    path("recall/export.csv", views.recall_export, name="recall_export"),
+    path("recall/<int:pk>/contact/", views.recall_contact, name="recall_contact"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+]
