@@ -64,6 +64,7 @@ _EDITABLE_MODELS: dict[Action, tuple[str, ...]] = {
         "patients.acutesevereepisode",
         "patients.relapse",
         "monitoring.labresult",
+        "monitoring.localcode",
         "regimens.adherencerecord",
         "regimens.adverseevent",
     ),
@@ -77,7 +78,7 @@ _EDITABLE_MODELS: dict[Action, tuple[str, ...]] = {
     Action.CHANGE_PARAMETERS: ("monitoring.clinicalparameter", "monitoring.referenceinterval"),
     Action.MANAGE_USERS: ("aih_tracker.user",),
 }
-_READ_ONLY_MODELS = ("regimens.drug", "monitoring.analyte", "aih_tracker.clinic")
+_READ_ONLY_MODELS = ("regimens.drug", "monitoring.analyte", "aih_tracker.clinic", "monitoring.inboundmessage")
 
 
 def actions_for(role: str) -> frozenset[Action]:

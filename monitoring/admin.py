@@ -2,7 +2,16 @@ from django.contrib import admin
 
 from aih_tracker.admin_scoping import ClinicScopedAdmin
 
-from .models import Alert, AlertAction, Analyte, ClinicalParameter, LabResult, ReferenceInterval
+from .models import (
+    Alert,
+    AlertAction,
+    Analyte,
+    ClinicalParameter,
+    InboundMessage,
+    LabResult,
+    LocalCode,
+    ReferenceInterval,
+)
 
 
 @admin.register(Analyte)
@@ -58,3 +67,39 @@ class AlertAdmin(ClinicScopedAdmin):
     search_fields = ["patient__mrn", "patient__family_name", "rule_id"]
     readonly_fields = ["patient", "rule_id", "episode", "evidence", "parameters", "version"]
     inlines = [AlertActionInline]
+
+
+@admin.register(LocalCode)
+class LocalCodeAdmin(ClinicScopedAdmin):
+    clinic_path = "clinic"
+    list_display = ["code", "system", "display", "analyte", "unit", "clinic"]
+    list_filter = ["system", "analyte"]
+    search_fields = ["code", "display"]
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        if not request.user.is_superuser:
+            obj.clinic = request.user.clinic
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    """Read-only: messages change only by being processed or reprocessed (the review page)."""
+
+    list_display = ["received_at", "kind", "control_id", "sender", "origin", "status", "patient", "clinic"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["patient", "clinic"]
+    search_fields = ["control_id", "sender", "origin", "patient__mrn"]
+    date_hierarchy = "received_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_user(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

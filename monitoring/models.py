@@ -388,3 +388,129 @@ class RecallContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} on {self.contacted_on:%Y-%m-%d}: {self.get_outcome_display()}"
+
+
+# -- lab interop: every inbound message, and the clinic's local code table -----------------------
+
+
+class InboundKind(models.TextChoices):
+    HL7 = "hl7", "HL7 v2"
+    FHIR = "fhir", "FHIR"
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", "Received (not yet processed)"
+    ACCEPTED = "accepted", "Accepted"
+    DUPLICATE = "duplicate", "Duplicate (already received)"
+    QUARANTINED = "quarantined", "Quarantined"
+    REPROCESSED = "reprocessed", "Accepted on reprocessing"
+
+
+class InboundMessageQuerySet(models.QuerySet):
+    def for_user(self, user) -> InboundMessageQuerySet:
+        return self if user.is_superuser else self.filter(clinic_id=user.clinic_id)
+
+    def quarantined(self) -> InboundMessageQuerySet:
+        return self.filter(status=InboundStatus.QUARANTINED)
+
+
+class InboundMessage(models.Model):
+    """One message as received (HL7 v2 or FHIR), stored before anything is done with it.
+
+    The raw text is written first, in its own transaction; processing then either imports the
+    whole message or leaves it quarantined with the reasons (`items`, one per problem).
+    """
+
+    clinic = models.ForeignKey("aih_tracker.Clinic", on_delete=models.PROTECT, related_name="inbound_messages")
+    kind = models.CharField(max_length=4, choices=InboundKind.choices)
+    raw = models.TextField(help_text="The message exactly as received (decoded as UTF-8).")
+    control_id = models.CharField(max_length=200, blank=True, help_text="MSH-10, or the FHIR resource id.")
+    dedupe_key = models.CharField(
+        max_length=255, blank=True, help_text="Sender + control id, or a hash of the text when there is no id."
+    )
+    sender = models.CharField(max_length=200, blank=True, help_text="MSH-3^MSH-4, or the FHIR source.")
+    origin = models.CharField(max_length=200, blank=True, help_text="File name, MLLP peer or upload.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
+    reason = models.TextField(blank=True, help_text="Why it is quarantined, in one paragraph.")
+    items = models.JSONField(default=list, blank=True, help_text="One entry per problem (or per imported item).")
+    counts = models.JSONField(default=dict, blank=True, help_text="Results created, updated, unchanged, skipped.")
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_messages",
+        help_text="Found by MRN, or chosen by staff on the review page.",
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InboundMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            # One stored original per dedupe key; repeats are kept too, as duplicates pointing at it.
+            models.UniqueConstraint(
+                fields=["clinic", "kind", "dedupe_key"],
+                condition=~Q(dedupe_key="") & ~Q(status="duplicate"),
+                name="inbound_message_unique_key",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="quarantined") | ~Q(reason=""), name="inbound_message_quarantine_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.control_id or '#' + str(self.pk)} ({self.status})"
+
+
+class LocalCode(models.Model):
+    """A laboratory's own code (or a LOINC the catalogue lacks) mapped to an analyte, per clinic.
+
+    No analyte means "this clinic does not track it": results with that code are skipped on
+    import (listed in the message's summary), instead of sending the message to quarantine.
+    """
+
+    clinic = models.ForeignKey("aih_tracker.Clinic", on_delete=models.CASCADE, related_name="local_codes")
+    system = models.CharField(
+        "coding system", max_length=100, blank=True, help_text="As sent (OBX-3.3, e.g. LN or L); empty matches any."
+    )
+    code = models.CharField(max_length=60)
+    display = models.CharField(max_length=200, blank=True, help_text="The lab's name for it, for people.")
+    analyte = models.ForeignKey(
+        Analyte,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="local_codes",
+        help_text="Leave empty to skip results with this code (not tracked by the clinic).",
+    )
+    unit = models.CharField(
+        "unit override", max_length=40, blank=True, help_text="Read values in this unit, whatever the lab sent."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["system", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "system", "code"], name="local_code_unique_in_clinic"),
+            models.CheckConstraint(condition=~Q(code=""), name="local_code_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        target = self.analyte.name if self.analyte_id else "skipped"
+        return f"{self.system or '*'}:{self.code} -> {target}"
