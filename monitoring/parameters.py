@@ -663,6 +663,23 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),
+    # Lab entry on the visit form: when to ask "is the unit right?" (a warning; the user may save anyway)
+    Parameter(
+        "lab_entry_unit_slip_uln_multiple",
+        30.0,
+        "× typical ULN",
+        "A value entered above this multiple of the analyte's typical upper limit, that would be ordinary "
+        "in another accepted unit, is flagged as a likely unit slip (e.g. bilirubin 85 entered as mg/dL).",
+        "design (the spec is silent)",
+    ),
+    Parameter(
+        "lab_entry_unit_slip_lln_fraction",
+        0.2,
+        "× typical lower limit",
+        "A value entered below this fraction of the analyte's typical lower limit, that would be ordinary "
+        "in another accepted unit, is flagged as a likely unit slip (e.g. haemoglobin 12.5 entered as g/L).",
+        "design (the spec is silent)",
+    ),
 )
 
 BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS}
