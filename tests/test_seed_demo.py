@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from monitoring.catalogue import to_canonical
-from monitoring.models import LabResult, LabSource, ResultStatus
+from monitoring.models import Alert, AlertStatus, LabResult, LabSource, ResultStatus
 from patients.demo_cohort import (
     MRN_PREFIX,
     SCENARIO_FAMILY_NAMES,
@@ -448,13 +448,26 @@ def test_the_random_mix_has_varied_sex_and_some_cirrhosis(cohort):
 def test_command_prints_a_one_line_summary_and_is_idempotent(clinic):
     out = StringIO()
     args = ("seed_demo", "--patients", "3", "--seed", "7", "--as-of", "2025-06-30", "--clinic", clinic.slug)
-    call_command(*args, stdout=out)
-    call_command(*args, stdout=out)
+    call_command(*args, "--no-evaluate", stdout=out)
+    call_command(*args, "--no-evaluate", stdout=out)
 
     first, second = out.getvalue().splitlines()
     assert first.startswith("Seeded 3 demo patients (0 already present)") and "lab results" in first
     assert second.startswith("Seeded 0 demo patients (3 already present)")
     assert Patient.objects.filter(clinic=clinic).count() == 3
+    assert not Alert.objects.filter(patient__clinic=clinic).exists()
+
+
+def test_command_opens_the_demo_alerts_so_the_queue_is_not_empty_on_first_run(clinic):
+    out = StringIO()
+    args = ("seed_demo", "--patients", "11", "--seed", "1", "--clinic", clinic.slug)
+    call_command(*args, stdout=out)
+    opened = Alert.objects.filter(patient__clinic=clinic, status=AlertStatus.OPEN).count()
+    call_command(*args, stdout=out)
+
+    first_evaluation, second_evaluation = out.getvalue().splitlines()[1::2]
+    assert opened > 0 and first_evaluation == f"Evaluated 11 demo patients: {opened} new alerts."
+    assert second_evaluation == "Evaluated 11 demo patients: 0 new alerts."
 
 
 def test_command_rejects_an_unknown_clinic_and_a_future_date():

@@ -8,7 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from aih_tracker.models import Clinic
-from patients.demo_cohort import seed_demo_cohort
+from monitoring.evaluation import SWEEP_CHUNK_SIZE, evaluate_patients
+from patients.demo_cohort import MRN_PREFIX, seed_demo_cohort
+from patients.models import Patient
 
 
 def iso_date(text: str) -> date:
@@ -30,6 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=iso_date, help="Anchor date of the histories (default: today).")
         parser.add_argument("--clinic", help="Clinic slug (default: the default clinic).")
         parser.add_argument("--batch-size", type=int, default=200, help="Patients written per transaction.")
+        parser.add_argument(
+            "--no-evaluate",
+            dest="evaluate",
+            action="store_false",
+            help="Do not run the monitoring engine on the demo patients afterwards (the nightly sweep will).",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["patients"] < 0:
@@ -46,6 +54,22 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
         )
         self.stdout.write(summary.line())
+        if options["evaluate"]:
+            self.evaluate(clinic)
+
+    def evaluate(self, clinic: Clinic) -> None:
+        """Open the demo patients' alerts now, so the queue is populated before the first nightly sweep."""
+        ids = list(
+            Patient.objects.active()
+            .filter(clinic=clinic, mrn__startswith=MRN_PREFIX)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        opened = 0
+        for start in range(0, len(ids), SWEEP_CHUNK_SIZE):
+            _, result = evaluate_patients(ids[start : start + SWEEP_CHUNK_SIZE])
+            opened += result.opened
+        self.stdout.write(f"Evaluated {len(ids)} demo patients: {opened} new alerts.")
 
     def clinic(self, slug: str | None) -> Clinic:
         if slug is None:
