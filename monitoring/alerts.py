@@ -5,15 +5,19 @@
   recorded (never silent), and a rise wakes a snoozed alert.
 - A snoozed alert stays quiet until its snooze ends; then it reopens if the finding still holds.
 - An unresolved alert whose finding no longer holds is resolved "by data", history kept.
+- A nurse's action is never overwritten: every write is checked against the version the pass read
+  (see `_apply`), and an alert changed in between is re-read and re-planned.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -21,6 +25,11 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from .models import Alert, AlertAction, AlertActionKind, AlertStatus, Resolution
 from .rules.base import Finding
 
+logger = logging.getLogger(__name__)
+
+# A pass that finds alerts changed under it re-plans just those patients; after this many passes the
+# rest waits for the next evaluation (nothing is overwritten either way).
+MAX_PASSES = 3
 _CONTENT_FIELDS = ("severity", "message", "evidence", "suggested_action", "source", "parameters")
 
 
@@ -30,12 +39,14 @@ class ReconcileResult:
     updated: int = 0
     resolved: int = 0
     woken: int = 0
+    replanned: int = 0  # patients whose alerts changed during the pass (re-read, never overwritten)
 
     def __iadd__(self, other: ReconcileResult) -> ReconcileResult:
         self.opened += other.opened
         self.updated += other.updated
         self.resolved += other.resolved
         self.woken += other.woken
+        self.replanned += other.replanned
         return self
 
 
@@ -55,25 +66,37 @@ def _content(finding: Finding) -> dict:
     }
 
 
-def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | None = None) -> ReconcileResult:
-    """Bring the stored alerts of these patients in line with their findings. A fixed number of queries."""
-    today = today or timezone.localdate()
-    now = timezone.now()
+@dataclass
+class _Plan:
+    """What one reconcile pass means to write, and the version of each alert it read."""
+
+    opened: int = 0
+    to_create: list[Alert] = field(default_factory=list)
+    to_update: dict[int, Alert] = field(default_factory=dict)
+    read_version: dict[int, int] = field(default_factory=dict)
+    counts: dict[int, set[str]] = field(default_factory=dict)  # pk -> {"updated", "woken", "resolved"}
+    actions: list[AlertAction] = field(default_factory=list)
+
+    def change(self, alert: Alert, version: int, *counts: str) -> None:
+        self.to_update[alert.pk] = alert
+        self.read_version.setdefault(alert.pk, version)
+        self.counts.setdefault(alert.pk, set()).update(counts)
+
+
+def _plan(findings_by_patient: dict[int, Iterable[Finding]], today: date, now) -> _Plan:
     patient_ids = list(findings_by_patient)
-    result = ReconcileResult()
+    plan = _Plan()
     unresolved = {
         (a.patient_id, a.rule_id): a
         for a in Alert.objects.filter(patient_id__in=patient_ids).exclude(status=AlertStatus.RESOLVED)
     }
+    read_version = {alert.pk: alert.version for alert in unresolved.values()}
     last_episode = {
         (row["patient_id"], row["rule_id"]): row["last"]
         for row in Alert.objects.filter(patient_id__in=patient_ids)
         .values("patient_id", "rule_id")
         .annotate(last=Max("episode"))
     }
-    to_create: list[Alert] = []
-    to_update: dict[int, Alert] = {}
-    actions: list[AlertAction] = []
     seen: set[tuple[int, str]] = set()
 
     for patient_id, findings in findings_by_patient.items():
@@ -83,20 +106,21 @@ def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | N
             content = _content(finding)
             alert = unresolved.get(key)
             if alert is None:
-                alert = Alert(
-                    patient_id=patient_id,
-                    rule_id=finding.rule_id,
-                    episode=last_episode.get(key, 0) + 1,
-                    status=AlertStatus.OPEN,
-                    **content,
+                plan.to_create.append(
+                    Alert(
+                        patient_id=patient_id,
+                        rule_id=finding.rule_id,
+                        episode=last_episode.get(key, 0) + 1,
+                        status=AlertStatus.OPEN,
+                        **content,
+                    )
                 )
-                to_create.append(alert)
-                result.opened += 1
+                plan.opened += 1
                 continue
             changed = [name for name in _CONTENT_FIELDS if getattr(alert, name) != content[name]]
             if "severity" in changed:
                 raised = content["severity"] > alert.severity
-                actions.append(
+                plan.actions.append(
                     AlertAction(
                         alert=alert,
                         kind=AlertActionKind.SEVERITY_RAISED if raised else AlertActionKind.SEVERITY_LOWERED,
@@ -111,7 +135,7 @@ def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | N
                 alert.status = AlertStatus.OPEN
                 alert.version += 1
                 changed.append("status")
-                actions.append(
+                plan.actions.append(
                     AlertAction(
                         alert=alert,
                         kind=AlertActionKind.WOKE,
@@ -119,12 +143,11 @@ def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | N
                         detail={"snoozed_until": alert.snoozed_until.isoformat()},
                     )
                 )
-                result.woken += 1
+                plan.change(alert, read_version[alert.pk], "woken")
             if changed:
                 for name in _CONTENT_FIELDS:
                     setattr(alert, name, content[name])
-                to_update[alert.pk] = alert
-                result.updated += 1
+                plan.change(alert, read_version[alert.pk], "updated")
 
     for key, alert in unresolved.items():
         if key in seen:
@@ -133,8 +156,8 @@ def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | N
         alert.resolution = Resolution.BY_DATA
         alert.resolved_at = now
         alert.version += 1
-        to_update[alert.pk] = alert
-        actions.append(
+        plan.change(alert, read_version[alert.pk], "resolved")
+        plan.actions.append(
             AlertAction(
                 alert=alert,
                 kind=AlertActionKind.RESOLVED_BY_DATA,
@@ -142,18 +165,66 @@ def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | N
                 detail={"last_evidence": alert.evidence},
             )
         )
-        result.resolved += 1
+    return plan
 
-    if to_create:
-        created = bulk_create_with_history(to_create, Alert, default_date=now)
+
+def _apply(plan: _Plan, now, result: ReconcileResult) -> set[int]:
+    """Write the plan, except for alerts someone changed since the plan read them (a nurse's
+    acknowledgement, snooze, assignment or resolution, or another evaluation). Those are left as
+    they are; the ids of their patients come back so that the caller re-plans them from fresh rows.
+
+    The version check and the writes run in one transaction, and on PostgreSQL the check locks the
+    rows (SELECT ... FOR UPDATE): a nurse's conditional update waits for this commit, then sees the
+    new version (if the engine changed the status) and reports "already handled". On SQLite (WAL)
+    a write from a transaction whose snapshot went stale is refused with "database is locked",
+    never applied over the newer row.
+    """
+    stale: set[int] = set()
+    if plan.to_update:
+        current = dict(
+            Alert.objects.select_for_update().filter(pk__in=list(plan.to_update)).values_list("pk", "version")
+        )
+        stale = {pk for pk in plan.to_update if current.get(pk) != plan.read_version[pk]}
+    updates = [alert for pk, alert in plan.to_update.items() if pk not in stale]
+    actions = [action for action in plan.actions if action.alert.pk is None or action.alert.pk not in stale]
+
+    if plan.to_create:
+        created = bulk_create_with_history(plan.to_create, Alert, default_date=now)
         actions.extend(
             AlertAction(alert=a, kind=AlertActionKind.OPENED, detail={"severity": a.severity}) for a in created
         )
-    if to_update:
+        result.opened += plan.opened
+    if updates:
         fields = [*_CONTENT_FIELDS, "status", "resolution", "resolved_at", "version", "updated_at"]
-        for alert in to_update.values():
+        for alert in updates:
             alert.updated_at = now
-        bulk_update_with_history(list(to_update.values()), Alert, fields, default_date=now)
+        bulk_update_with_history(updates, Alert, fields, default_date=now)
+        for alert in updates:
+            counts = plan.counts[alert.pk]
+            result.updated += "updated" in counts
+            result.woken += "woken" in counts
+            result.resolved += "resolved" in counts
     if actions:
         AlertAction.objects.bulk_create(actions)
+    return {plan.to_update[pk].patient_id for pk in stale}
+
+
+def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | None = None) -> ReconcileResult:
+    """Bring the stored alerts of these patients in line with their findings. A fixed number of queries
+    per pass; a patient whose alerts a nurse changed during the pass is re-planned (at most a few times).
+    """
+    today = today or timezone.localdate()
+    now = timezone.now()
+    result = ReconcileResult()
+    pending = findings_by_patient
+    for _ in range(MAX_PASSES):
+        with transaction.atomic():
+            retry = _apply(_plan(pending, today, now), now, result)
+        if not retry:
+            return result
+        result.replanned += len(retry)
+        pending = {patient_id: findings_by_patient[patient_id] for patient_id in retry}
+    logger.warning(
+        "Alerts of patients %s kept changing under reconcile; the next evaluation catches up.", sorted(pending)
+    )
     return result
