@@ -6,6 +6,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -247,3 +248,36 @@ class AdverseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} from {self.onset_on}"
+
+
+class PrescribingOverride(models.Model):
+    """A physician went ahead despite a critical prescribing safety finding, and said why."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="prescribing_overrides")
+    course = models.ForeignKey(
+        MedicationCourse,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="overrides",
+        help_text="The course prescribed (or whose dose was changed) despite the finding.",
+    )
+    rule_id = models.CharField(max_length=16)
+    severity = models.CharField(max_length=10)
+    finding_message = models.TextField()
+    evidence = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    reason = models.TextField(help_text="Why the physician prescribed despite the finding.")
+    overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    overridden_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-overridden_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="override_reason_required"),
+            models.CheckConstraint(condition=~Q(rule_id=""), name="override_rule_id_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} overridden by {self.overridden_by} on {self.overridden_at:%Y-%m-%d}"
