@@ -242,10 +242,45 @@ def normalise_unit_spelling(unit: str) -> str:
     return unit.strip().replace("mcmol", "umol").replace("μ", MICRO)
 
 
+# Other spellings that labs send (HL7 OBX-6, FHIR valueQuantity) for a unit the analytes above
+# list under another spelling: the one place where they are mapped. Keys and values are unit
+# keys (see `unit_key`). "G/L" is deliberately absent: case-blind, it would read as grams.
+UNIT_ALIASES: dict[str, str] = {
+    "iu/l": "u/l",
+    "[iu]/l": "u/l",
+    "units/l": "u/l",
+    "micromol/l": "umol/l",
+    "mcg/l": "ug/l",
+    "10e9/l": "10*9/l",
+    "x10e9/l": "10*9/l",
+    "x10*9/l": "10*9/l",
+    "×10^9/l": "10*9/l",
+    "10⁹/l": "10*9/l",
+    "×10⁹/l": "10*9/l",
+    "giga/l": "10*9/l",
+    "giga.l-1": "10*9/l",
+    "gpt/l": "10*9/l",
+    "k/ul": "10*3/ul",
+    "10e3/ul": "10*3/ul",
+    "x10e3/ul": "10*3/ul",
+    "x10^3/ul": "10*3/ul",
+    "thou/ul": "10*3/ul",
+    "tera.l-1": "10*12/l",
+    "10e12/l": "10*12/l",
+    "x10e12/l": "10*12/l",
+}
+
+
+def unit_key(unit: str) -> str:
+    """How a unit spelling is compared: case-blind, without spaces, µ as u, aliases resolved."""
+    key = normalise_unit_spelling(unit).lower().replace(" ", "").replace(MICRO, "u")
+    return UNIT_ALIASES.get(key, key)
+
+
 def to_canonical(units: dict[str, float], value: float, unit: str, analyte_name: str = "This analyte") -> float:
     """Convert a value in one of the accepted `units` (spelling -> factor) into the canonical unit."""
-    spelled = normalise_unit_spelling(unit).lower()
-    factors = {normalise_unit_spelling(k).lower(): v for k, v in units.items()}
+    spelled = unit_key(unit)
+    factors = {unit_key(k): v for k, v in units.items()}
     if spelled not in factors:
         accepted = ", ".join(sorted(u for u in units if u))
         raise UnitNotAccepted(f"{analyte_name} is not reported in '{unit}'. Accepted units: {accepted}.")

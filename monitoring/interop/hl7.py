@@ -1,0 +1,495 @@
+"""HL7 v2 ORU^R01 lab results: parse (python-hl7), map, and import whole or quarantine.
+
+    import_message(text, clinic=...)   store the raw text, then import it or quarantine it
+    import_text(text, clinic=...)      the same for a file that may hold several messages
+    process_message(message)           the quarantine's processor for kind "hl7" (reprocessing)
+    acknowledgement(message)           the ACK (AA / AE) for a stored message
+
+Mapping: patient by MRN (PID-3, the identifier typed MR, else the first) within the clinic, or
+the patient staff picked on the review page; OBX-3 through the clinic's LocalCode table first,
+then by LOINC in the analyte catalogue; OBX-5 value (NM, or SN without comparator), OBX-6 unit
+(spellings resolved by monitoring.catalogue.unit_key), OBX-7 reference range, OBX-11 status,
+OBX-14 else OBR-7 collection time. A result's identity in the source is sender + filler order
+(OBR-3, else placer OBR-2) + code + OBX-4, so a preliminary result and its final share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+import hl7 as hl7lib
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from patients.models import Patient
+
+from ..models import Analyte, InboundKind, InboundMessage, InboundStatus, LabSource, LocalCode, ResultStatus
+from ..services import LabValue
+from . import results
+from .quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive
+
+LOINC_SYSTEMS = frozenset({"LN", "LNC", "LOINC", "HTTP://LOINC.ORG", "2.16.840.1.113883.6.1"})
+
+# OBX-11 result status -> how the result is stored. Empty is read as final (many senders omit it).
+STORED_STATUS = {
+    "F": ResultStatus.FINAL,
+    "": ResultStatus.FINAL,
+    "U": ResultStatus.FINAL,
+    "C": ResultStatus.CORRECTED,
+    "P": ResultStatus.PRELIMINARY,
+    "R": ResultStatus.PRELIMINARY,
+    "S": ResultStatus.PRELIMINARY,
+}
+NO_RESULT_STATUS = {"I": "pending", "N": "not asked", "O": "order detail only", "X": "cannot be obtained"}
+RETRACTED_STATUS = {"D": "deleted", "W": "posted wrongly"}
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_UNSIGNED = r"(\d+(?:\.\d*)?|\.\d+)"
+_RANGE = re.compile(rf"{_UNSIGNED}\s*(?:-|–|_|to)\s*{_UNSIGNED}")
+_UPPER_ONLY = re.compile(rf"(?:<|<=|≤)\s*{_UNSIGNED}")
+_LOWER_ONLY = re.compile(rf"(?:>|>=|≥)\s*{_UNSIGNED}")
+_MLLP_FRAMING = "\x0b\x1c"
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """Segments separated by \\r, no byte-order mark, no MLLP framing, no blank segments.
+
+    python-hl7 silently reads a message with \\n breaks as one segment: this runs first, always.
+    """
+    text = text.lstrip("\ufeff").translate({ord(c): None for c in _MLLP_FRAMING})
+    text = text.replace("\r\n", "\r").replace("\n", "\r")
+    return "\r".join(segment for segment in text.split("\r") if segment.strip())
+
+
+def split_messages(text: str) -> list[str]:
+    """The messages in a file: each MSH starts one; batch envelopes (FHS, BHS, BTS, FTS) are dropped."""
+    messages: list[list[str]] = []
+    for segment in normalise(text).split("\r"):
+        if segment[:3] in {"FHS", "BHS", "BTS", "FTS"}:
+            continue
+        if segment.startswith("MSH") or not messages:
+            messages.append([])
+        messages[-1].append(segment)
+    return ["\r".join(segments) for segments in messages]
+
+
+@dataclass(frozen=True)
+class Header:
+    control_id: str = ""
+    sender: str = ""
+    receiver: str = ""
+    message_type: str = ""
+    processing_id: str = "P"
+    version: str = "2.5"
+
+
+def read_header(text: str) -> Header:
+    """MSH fields needed to de-duplicate and acknowledge, read without parsing (never raises)."""
+    first = normalise(text).split("\r", 1)[0]
+    if not first.startswith("MSH") or len(first) < 8:
+        return Header()
+    fields = first.split(first[3])
+
+    def msh(n: int) -> str:  # fields[1] is MSH-2, so MSH-n is fields[n - 1]
+        return fields[n - 1].strip() if len(fields) > n - 1 else ""
+
+    return Header(
+        control_id=msh(10),
+        sender=f"{msh(3)}|{msh(4)}",
+        receiver=f"{msh(5)}|{msh(6)}",
+        message_type=msh(9),
+        processing_id=msh(11)[:1] or "P",
+        version=msh(12) or "2.5",
+    )
+
+
+def dedupe_key(text: str, header: Header | None = None) -> str:
+    header = header or read_header(text)
+    return f"{header.sender}|{header.control_id}" if header.control_id else hash_key(normalise(text))
+
+
+# -- importing -------------------------------------------------------------------------------
+
+
+def import_message(text: str, *, clinic, origin: str = "") -> InboundMessage:
+    """Store one message as received, then import it whole or quarantine it. Never raises for
+    a bad message (a database outage does raise: then nothing was stored)."""
+    header = read_header(text)
+    message = receive(
+        clinic=clinic,
+        kind=InboundKind.HL7,
+        raw=text,
+        dedupe_key=dedupe_key(text, header),
+        control_id=header.control_id,
+        sender=header.sender,
+        origin=origin,
+    )
+    if message.status == InboundStatus.DUPLICATE:
+        original = message.duplicate_of
+        if original.status == InboundStatus.RECEIVED:  # stored, then the process died: finish it now
+            process_inbound(original)
+        return message
+    return process_inbound(message)
+
+
+def import_text(text: str, *, clinic, origin: str = "") -> list[InboundMessage]:
+    """Every message of a file (a file may hold one or several)."""
+    return [import_message(part, clinic=clinic, origin=origin) for part in split_messages(text)]
+
+
+def effective_status(message: InboundMessage) -> str:
+    """A duplicate answers as its original does."""
+    if message.status == InboundStatus.DUPLICATE and message.duplicate_of_id:
+        return InboundMessage.objects.values_list("status", flat=True).get(pk=message.duplicate_of_id)
+    return message.status
+
+
+# -- the processor ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observation:
+    where: str
+    code: str
+    system: str
+    display: str
+    value_type: str
+    value: str
+    unit: str
+    ref_range: str
+    status: str
+    observed_at: str
+    order_time: str
+    order_id: str
+    sub_id: str
+
+
+class _Fields:
+    """Safe access to a python-hl7 message: missing fields are empty strings, text unescaped."""
+
+    def __init__(self, message: hl7lib.Message):
+        self.message = message
+        seps = message.separators
+        self.rep, self.comp = seps[2], seps[3]
+
+    def raw(self, segment, n: int) -> str:
+        return str(segment[n]) if len(segment) > n else ""
+
+    def text(self, raw: str) -> str:
+        try:
+            return self.message.unescape(raw).strip()
+        except Exception:  # noqa: BLE001 - a broken escape stays as sent
+            return raw.strip()
+
+    def component(self, raw: str, n: int) -> str:
+        parts = raw.split(self.rep, 1)[0].split(self.comp)
+        return self.text(parts[n - 1]) if len(parts) >= n else ""
+
+
+def _parse(text: str) -> tuple[hl7lib.Message, _Fields]:
+    if not text.startswith("MSH"):
+        raise Rejected([Problem(ProblemKind.MALFORMED, "Not an HL7 v2 message: it does not start with MSH.")])
+    try:
+        message = hl7lib.parse(text)
+        return message, _Fields(message)
+    except Exception as error:  # noqa: BLE001 - any parser failure means "malformed"
+        raise Rejected([Problem(ProblemKind.MALFORMED, f"Not a readable HL7 v2 message ({error}).")]) from None
+
+
+def _observations(message: hl7lib.Message, f: _Fields) -> list[Observation]:
+    observations = []
+    order_time = order_id = ""
+    orders = obx_count = 0
+    for segment in message:
+        name = f.raw(segment, 0)
+        if name == "OBR":
+            orders += 1
+            order_time = f.component(f.raw(segment, 7), 1)
+            order_id = f.raw(segment, 3).strip() or f.raw(segment, 2).strip()
+        elif name == "OBX":
+            obx_count += 1
+            set_id = f.raw(segment, 1).strip() or str(obx_count)
+            unit_raw = f.raw(segment, 6)
+            unit_parts = unit_raw.split(f.comp)
+            # "10^9/L" sent without escaping the ^ arrives as components "10" and "9/L".
+            unit = f.text(unit_raw) if len(unit_parts) > 1 and unit_parts[0].strip().isdigit() else None
+            observations.append(
+                Observation(
+                    where=f"OBR {orders} OBX {set_id}" if orders else f"OBX {set_id}",
+                    code=f.component(f.raw(segment, 3), 1),
+                    system=f.component(f.raw(segment, 3), 3),
+                    display=f.component(f.raw(segment, 3), 2),
+                    value_type=f.raw(segment, 2).strip().upper(),
+                    value=f.raw(segment, 5),
+                    unit=unit if unit is not None else f.component(unit_raw, 1),
+                    ref_range=f.text(f.raw(segment, 7)),
+                    status=f.raw(segment, 11).strip().upper(),
+                    observed_at=f.component(f.raw(segment, 14), 1),
+                    order_time=order_time,
+                    order_id=order_id,
+                    sub_id=f.raw(segment, 4).strip(),
+                )
+            )
+    return observations
+
+
+def _mrn(message: hl7lib.Message, f: _Fields) -> str:
+    pids = [segment for segment in message if f.raw(segment, 0) == "PID"]
+    if not pids:
+        return ""
+    identifiers = [rep for rep in f.raw(pids[0], 3).split(f.rep) if rep.strip()]
+    typed = [rep for rep in identifiers if f.component(rep, 5).upper() == "MR"]
+    chosen = (typed or identifiers or [""])[0]
+    return f.component(chosen, 1)
+
+
+class _Codes:
+    """The clinic's local codes, then the catalogue's LOINC codes (one query each per message)."""
+
+    def __init__(self, clinic):
+        self.local = {(c.system, c.code): c for c in LocalCode.objects.filter(clinic=clinic).select_related("analyte")}
+        self.loinc: dict[str, Analyte] = {}
+        for analyte in Analyte.objects.all():
+            for code in [analyte.loinc, *analyte.other_loincs]:
+                if code:
+                    self.loinc.setdefault(code, analyte)
+
+    def find(self, system: str, code: str) -> tuple[bool, Analyte | None, str]:
+        """(known, analyte or None when the clinic skips the code, unit override)."""
+        local = self.local.get((system, code)) or self.local.get(("", code))
+        if local is not None:
+            return True, local.analyte, local.unit
+        if system.upper() in LOINC_SYSTEMS or not system:
+            analyte = self.loinc.get(code)
+            if analyte is not None:
+                return True, analyte, ""
+        return False, None, ""
+
+
+def _number(text: str) -> float | None:
+    text = text.strip()
+    return float(text) if _NUMBER.fullmatch(text) else None
+
+
+def _value(obs: Observation, f: _Fields) -> tuple[float | None, str]:
+    """(number, problem text) of OBX-5."""
+    raw = obs.value
+    if f.rep in raw:
+        return None, f"OBX-5 holds several values ({f.text(raw)!r})."
+    if obs.value_type == "SN":
+        parts = [f.text(p) for p in raw.split(f.comp)] + ["", "", "", ""]
+        comparator, first, separator, second = parts[:4]
+        if comparator not in {"", "="} or separator or second:
+            return None, f"'{f.text(raw.replace(f.comp, ''))}' is not a plain number (comparator or range)."
+        number = _number(first)
+    else:
+        text = f.text(raw)
+        if text[:1] in {"<", ">"}:
+            return None, f"'{text}' has a comparator: it cannot be stored as a number."
+        number = _number(text)
+    if number is None:
+        return None, f"'{f.text(raw)}' is not a number."
+    return number, ""
+
+
+def _reference_range(text: str) -> tuple[float | None, float | None] | None:
+    """(low, high) of OBX-7, or None if it cannot be read. Empty gives (None, None)."""
+    text = text.strip()
+    if not text:
+        return None, None
+    if match := _RANGE.fullmatch(text):
+        return float(match[1]), float(match[2])
+    if match := _UPPER_ONLY.fullmatch(text):
+        return None, float(match[1])
+    if match := _LOWER_ONLY.fullmatch(text):
+        return float(match[1]), None
+    return None
+
+
+def _datetime(text: str) -> datetime | None:
+    if not text:
+        return None
+    moment = hl7lib.parse_datetime(text)
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _source_id(sender: str, obs: Observation, collected_at: datetime) -> str:
+    order = obs.order_id or collected_at.isoformat()
+    source_id = f"{sender}|{order}|{obs.system}^{obs.code}|{obs.sub_id}"
+    if len(source_id) > 120:
+        source_id = "sha256:" + hashlib.sha256(source_id.encode()).hexdigest()
+    return source_id
+
+
+_PROBLEM_BY_FIELD = {"unit": ProblemKind.BAD_UNIT, "collected_at": ProblemKind.BAD_TIME}
+
+
+def _read(obs: Observation, f: _Fields, codes: _Codes, sender: str, problems: list[Problem]):
+    """An Incoming result, "skip" with a note, or None after adding the problems it has."""
+
+    def problem(kind: str, detail: str) -> None:
+        problems.append(Problem(kind, detail, where=obs.where, code=obs.code, system=obs.system, display=obs.display))
+
+    if obs.status in RETRACTED_STATUS:
+        problem(
+            ProblemKind.UNSUPPORTED, f"The lab marked this result {RETRACTED_STATUS[obs.status]}: a person decides."
+        )
+        return None
+    if obs.status in NO_RESULT_STATUS:
+        return "skip", f"no result ({NO_RESULT_STATUS[obs.status]})"
+    if obs.status not in STORED_STATUS:
+        problem(ProblemKind.MALFORMED, f"Unknown result status (OBX-11) '{obs.status}'.")
+        return None
+    if not obs.code:
+        problem(ProblemKind.UNKNOWN_CODE, "The result has no code (OBX-3).")
+        return None
+    known, analyte, unit_override = codes.find(obs.system, obs.code)
+    if not known:
+        problem(
+            ProblemKind.UNKNOWN_CODE,
+            f"Code {obs.code} ({obs.display or 'no name'}, {obs.system or 'no system'}) is not mapped to an analyte.",
+        )
+        return None
+    if analyte is None:
+        return "skip", "code not tracked by the clinic"
+    value, why = _value(obs, f)
+    if value is None:
+        problem(ProblemKind.BAD_VALUE, why)
+    limits = _reference_range(obs.ref_range)
+    if limits is None:
+        problem(ProblemKind.BAD_VALUE, f"Reference range (OBX-7) '{obs.ref_range}' is not understood.")
+    try:
+        collected_at = _datetime(obs.observed_at) or _datetime(obs.order_time)
+    except (ValueError, TypeError, OverflowError):
+        collected_at = None
+        problem(ProblemKind.BAD_TIME, f"Collection time '{obs.observed_at or obs.order_time}' is not a date and time.")
+    else:
+        if collected_at is None:
+            problem(ProblemKind.BAD_TIME, "No collection time (OBX-14 or OBR-7).")
+    if value is None or limits is None or collected_at is None:
+        return None
+    incoming = results.Incoming(
+        lab=LabValue(analyte, value, unit_override or obs.unit, collected_at, *limits),
+        status=STORED_STATUS[obs.status],
+        source=LabSource.HL7,
+        source_id=_source_id(sender, obs, collected_at),
+    )
+    try:
+        results.check(incoming)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            problem(_PROBLEM_BY_FIELD.get(field, ProblemKind.BAD_VALUE), " ".join(messages))
+        return None
+    return incoming
+
+
+def process_message(message: InboundMessage) -> dict:
+    """Import every result of an ORU^R01 or raise Rejected with every problem found."""
+    text = normalise(message.raw)
+    parsed, f = _parse(text)
+    header = read_header(text)
+    kind = header.message_type.split(f.comp)
+    if kind[:1] != ["ORU"] or (len(kind) > 1 and kind[1] not in {"R01", ""}):
+        raise Rejected([Problem(ProblemKind.UNSUPPORTED, f"Message type '{header.message_type}' is not ORU^R01.")])
+    observations = _observations(parsed, f)
+    if not observations:
+        raise Rejected([Problem(ProblemKind.MALFORMED, "The message has no OBX segment: there are no results in it.")])
+
+    problems: list[Problem] = []
+    patient = message.patient
+    if patient is None:
+        mrn = _mrn(parsed, f)
+        patient = Patient.objects.filter(clinic_id=message.clinic_id, mrn=mrn).first() if mrn else None
+        if patient is None:
+            detail = f"No patient with MRN {mrn} in this clinic." if mrn else "No MRN in PID-3."
+            problems.append(Problem(ProblemKind.UNKNOWN_PATIENT, detail, where="PID", mrn=mrn))
+
+    codes = _Codes(message.clinic_id)
+    items: list[dict] = []
+    incoming: list[tuple[Observation, results.Incoming]] = []
+    for obs in observations:
+        read = _read(obs, f, codes, header.sender, problems)
+        if isinstance(read, tuple):
+            items.append({"where": obs.where, "code": obs.code, "outcome": "skipped", "detail": read[1]})
+        elif read is not None:
+            incoming.append((obs, read))
+    if problems:
+        raise Rejected(problems)
+
+    existing = results.existing_results(patient, LabSource.HL7, [i.source_id for _, i in incoming])
+    counts: Counter[str] = Counter(skipped=len(items))
+    for obs, result in incoming:
+        key = (result.lab.analyte.pk, result.source_id)
+        outcome, existing[key] = results.store(result, patient=patient, existing=existing.get(key))
+        counts[outcome] += 1
+        items.append({"where": obs.where, "code": obs.code, "analyte": result.lab.analyte.code, "outcome": outcome})
+    message.patient = patient
+    message.items = items
+    return {key: value for key, value in counts.items() if value}
+
+
+# -- acknowledgements ------------------------------------------------------------------------
+
+ACK_CODE = {
+    InboundStatus.ACCEPTED: "AA",
+    InboundStatus.REPROCESSED: "AA",
+    InboundStatus.QUARANTINED: "AE",
+    InboundStatus.RECEIVED: "AE",
+}
+
+
+def _escape(text: str) -> str:
+    for char, sequence in (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\")):
+        text = text.replace(char, sequence)
+    return " ".join(text.split())
+
+
+def build_ack(header: Header, code: str, text: str = "") -> str:
+    """An ACK for `header`'s message: MSA-1 AA / AE / AR, MSA-2 its control id, MSA-3 why."""
+    now = timezone.now().strftime("%Y%m%d%H%M%S")
+    receiver = header.receiver.split("|") if header.receiver != "|" and header.receiver else ["AIH-TRACKER", ""]
+    sender = header.sender.split("|") if header.sender else ["", ""]
+    control = f"ACK{now}{header.control_id}"[:20]
+    msh = [
+        "MSH",
+        "^~\\&",
+        _escape(receiver[0]) or "AIH-TRACKER",
+        _escape(receiver[1] if len(receiver) > 1 else ""),
+        _escape(sender[0]),
+        _escape(sender[1] if len(sender) > 1 else ""),
+        now,
+        "",
+        "ACK^R01^ACK",
+        control,
+        _escape(header.processing_id) or "P",
+        _escape(header.version) or "2.5",
+    ]
+    msa = ["MSA", code, _escape(header.control_id), _escape(text)[:200]]
+    return "|".join(msh) + "\r" + "|".join(msa).rstrip("|") + "\r"
+
+
+def acknowledgement(message: InboundMessage) -> tuple[str, str]:
+    """(AA or AE, ACK text) for a stored message; a duplicate answers as its original."""
+    status = effective_status(message)
+    code = ACK_CODE.get(status, "AE")
+    reason = message.reason
+    if message.status == InboundStatus.DUPLICATE and message.duplicate_of_id:
+        original = InboundMessage.objects.get(pk=message.duplicate_of_id)
+        reason = f"Already received (message #{original.pk}). {original.reason}".strip()
+    elif code == "AE" and message.status != InboundStatus.QUARANTINED:
+        reason = "Stored; not yet processed."
+    text = reason if code == "AE" else ""
+    if code == "AE":
+        text = f"Quarantined for review: {text}" if not text.startswith("Already") else text
+    return code, build_ack(read_header(message.raw), code, text)
