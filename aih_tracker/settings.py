@@ -179,6 +179,24 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Cache: the dashboard's daily cohort snapshot (monitoring/dashboard.py), shared by web processes
+# and Celery workers. Redis when there is one, else files under var/ (the embedded default).
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "aih",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # Celery. Local default: kombu's filesystem transport, which needs no server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -210,6 +228,11 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-sweep": {
         "task": "monitoring.tasks.nightly_sweep",
         "schedule": crontab(hour=int(os.environ.get("SWEEP_HOUR", "2")), minute=0),
+    },
+    # The dashboard's cohort snapshot of the day (reads data, not alerts: it need not wait for the sweep).
+    "cohort-snapshot": {
+        "task": "monitoring.tasks.refresh_cohort_snapshots",
+        "schedule": crontab(hour=int(os.environ.get("SWEEP_HOUR", "2")), minute=5),
     },
 }
 LOGGING = {

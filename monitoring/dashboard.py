@@ -1,55 +1,174 @@
-"""Clinic dashboard tiles, counted from the unresolved alert rows in one query (the engine already
-judged each patient; the dashboard does not re-run the rules)."""
+"""The clinic dashboard: tiles that link to the list behind them, and the cohort quality measures.
+
+Two sources, each read in a fixed number of queries whatever the clinic's size:
+
+* alert tiles are counted live from the unresolved alert rows in one aggregate query (the engine
+  already judged each patient; the dashboard does not re-run the rules). Each counts what its link
+  lists: open or acknowledged alerts, as the queue's "To work" tab shows them.
+* cohort tiles and quality measures need each patient's response history and schedule
+  (monitoring/quality.py), which is far too much work for a page view on 10,000 patients. They come
+  from a snapshot of the day kept in Django's cache (Redis in a clinic deployment, files under var/
+  in the embedded default), refreshed by the nightly job (`refresh_cohort_snapshots`, also the
+  `cohort_snapshot` command) and computed on demand when a scope has no snapshot of the day.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
 
-from .models import Alert, AlertStatus, Severity
+from .models import Alert, Severity
+from .parameters import defaults, parameters_for_clinic
+from .quality import CohortSnapshot, PatientFacts, cohort_facts, summarise
 
-TO_WORK = Q(status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.SNOOZED))
 BLOODS_RULES = ("MON-01", "MON-02", "MON-03", "MON-04", "MON-05", "MON-06", "MON-07")
-RESPONSE_RULES = ("RESP-01", "RESP-02", "RESP-04", "RESP-05", "REL-01", "REL-02")
+SNAPSHOT_VERSION = 1  # raise when CohortSnapshot changes shape, so old cache entries are ignored
+SNAPSHOT_SECONDS = 36 * 3600  # a day's snapshot outlives the day a little; the key carries the date
 
 
 @dataclass(frozen=True)
 class Tile:
     key: str
+    section: str
     label: str
     count: int
+    unit: str  # "patients" / "alerts"
     definition: str
     url: str
 
 
-TILES = (
-    # key, label, filter on unresolved alerts, definition, link
-    ("critical", "Open critical alerts", Q(severity=Severity.CRITICAL) & ~Q(status=AlertStatus.SNOOZED),
-     "Alerts of severity critical, open or acknowledged.", "/alerts/?severity=4"),
-    ("bloods", "Patients with bloods overdue", Q(rule_id__in=BLOODS_RULES, severity__gte=Severity.WARNING),
-     "Patients with an unresolved monitoring-bloods alert (MON-01…07) of warning or above: a panel past its "
-     "overdue date (a panel that is merely due raises an info alert).",
-     "/recall/?show=overdue"),
-    ("response", "Patients not in response", Q(rule_id__in=RESPONSE_RULES),
-     "Patients with an unresolved response alert (RESP-01/02/04/05, REL-01/02): ALT or IgG not normalised.",
-     "/alerts/?family=response"),
-    ("dexa_due", "DEXA due", Q(rule_id="STER-01", severity=Severity.INFO),
-     "On steroids, last DEXA older than the due interval (STER-01, info).", "/alerts/?family=steroid_bone"),
-    ("dexa_overdue", "DEXA overdue", Q(rule_id="STER-01", severity__gte=Severity.WARNING),
-     "On steroids, DEXA past the overdue interval or no baseline (STER-01, warning).",
-     "/alerts/?family=steroid_bone"),
-    ("low_metabolites", "Low-metabolite pattern", Q(rule_id="TPM-01"),
+# key, section, label, condition on alerts to work, count, definition, link (path, query)
+ALERT_TILES = (
+    ("critical", "Needs attention now", "Open critical alerts", Q(severity=Severity.CRITICAL), "alerts",
+     "Critical alerts open or acknowledged (not snoozed).", ("monitoring:alerts", {"severity": 4})),
+    ("bloods_overdue", "Needs attention now", "Bloods overdue",
+     Q(rule_id__in=BLOODS_RULES, severity__gte=Severity.WARNING), "patients",
+     "Patients with a monitoring-bloods alert (MON-01…07) of warning or above, open or acknowledged: a panel "
+     "past its overdue date (a panel that is merely due raises an info alert).",
+     ("monitoring:recall", {"show": "overdue"})),
+    ("dexa_due", "Bone", "DEXA due", Q(rule_id="STER-01", severity=Severity.INFO), "patients",
+     "On steroids, last DEXA older than the due interval (STER-01, info).",
+     ("monitoring:alerts", {"rule": "STER-01", "severity": 1})),
+    ("dexa_overdue", "Bone", "DEXA overdue", Q(rule_id="STER-01", severity=Severity.WARNING), "patients",
+     "On steroids, DEXA past the overdue interval or no baseline scan (STER-01, warning).",
+     ("monitoring:alerts", {"rule": "STER-01", "severity": 2})),
+    ("low_metabolites", "Adherence gaps", "Low-metabolite pattern", Q(rule_id="TPM-01"), "patients",
      "Low 6-TGN with low 6-MMP on a thiopurine: possible non-adherence (TPM-01).",
-     "/alerts/?family=thiopurine_safety"),
+     ("monitoring:alerts", {"rule": "TPM-01"})),
 )  # fmt: skip
+COHORT_SECTIONS = {
+    "not_normalised_early": "Response",
+    "not_normalised_late": "Response",
+    "missed_doses": "Adherence gaps",
+    "missed_bloods": "Adherence gaps",
+}
+SECTIONS = ("Response", "Adherence gaps", "Needs attention now", "Bone")
 
 
-def dashboard_tiles(user) -> list[Tile]:
-    """Each tile counts distinct patients (or alerts, for critical) among the user's clinic's alerts."""
-    aggregates = {
-        key: Count("pk" if key == "critical" else "patient", filter=condition, distinct=True)
-        for key, _, condition, _, _ in TILES
-    }
-    counts = Alert.objects.for_user(user).filter(TO_WORK).aggregate(**aggregates)
-    return [Tile(key, label, counts[key], definition, url) for key, label, _, definition, url in TILES]
+def _link(name: str, query: dict, clinic_id: int | None) -> str:
+    if clinic_id and name == "monitoring:alerts":
+        query = {**query, "clinic": clinic_id}
+    return f"{reverse(name)}?{urlencode(query)}" if query else reverse(name)
+
+
+def alert_tiles(user, clinic_id: int | None = None) -> list[Tile]:
+    """The live tiles, one aggregate query. Patients are counted once per tile (one unresolved alert per
+    patient and rule, so a one-rule tile counts the same rows its queue link lists)."""
+    alerts = Alert.objects.for_user(user).to_work()
+    if clinic_id:
+        alerts = alerts.filter(patient__clinic_id=clinic_id)
+    counts = alerts.aggregate(
+        **{
+            key: Count("pk" if unit == "alerts" else "patient", filter=condition, distinct=True)
+            for key, _, _, condition, unit, _, _ in ALERT_TILES
+        }
+    )
+    return [
+        Tile(key, section, label, counts[key], unit, definition, _link(*link, clinic_id))
+        for key, section, label, _, unit, definition, link in ALERT_TILES
+    ]
+
+
+def cohort_tiles(snapshot: CohortSnapshot, clinic_id: int | None = None) -> list[Tile]:
+    query = f"?clinic={clinic_id}" if clinic_id else ""
+    return [
+        Tile(
+            group.key,
+            COHORT_SECTIONS[group.key],
+            group.label,
+            group.count,
+            "patients",
+            group.definition,
+            reverse("monitoring:dashboard_cohort", args=[group.key]) + query,
+        )
+        for group in snapshot.groups.values()
+    ]
+
+
+def dashboard_tiles(user, snapshot: CohortSnapshot, clinic_id: int | None = None) -> list[Tile]:
+    tiles = cohort_tiles(snapshot, clinic_id) + alert_tiles(user, clinic_id)
+    return sorted(tiles, key=lambda tile: SECTIONS.index(tile.section))
+
+
+# -- the cohort snapshot -----------------------------------------------------------------------------
+
+
+def scope_of(user, clinic_id: int | None) -> int | str:
+    """Whose patients: the chosen clinic, the user's clinic, or every clinic (a superuser)."""
+    if user.is_superuser:
+        return clinic_id or "all"
+    return user.clinic_id
+
+
+def _key(scope: int | str, as_of: date) -> str:
+    return f"aih:cohort-snapshot:v{SNAPSHOT_VERSION}:{scope}:{as_of.isoformat()}"
+
+
+def _params(scope: int | str) -> dict:
+    return defaults() if scope == "all" else parameters_for_clinic(scope)
+
+
+def _store(scope: int | str, facts: list[PatientFacts], as_of: date) -> CohortSnapshot:
+    snapshot = summarise(facts, _params(scope), as_of, timezone.now().isoformat(timespec="minutes"))
+    cache.set(_key(scope, as_of), snapshot, SNAPSHOT_SECONDS)
+    return snapshot
+
+
+def _active_ids(scope: int | str) -> list[int]:
+    from patients.models import Patient
+
+    patients = Patient.objects.active()
+    if scope != "all":
+        patients = patients.filter(clinic_id=scope)
+    return list(patients.order_by("pk").values_list("pk", flat=True))
+
+
+def cohort_snapshot(user, clinic_id: int | None = None, as_of: date | None = None) -> CohortSnapshot:
+    """Today's snapshot for what this user sees; computed now (and kept) if there is none yet."""
+    as_of = as_of or timezone.localdate()
+    scope = scope_of(user, clinic_id)
+    snapshot = cache.get(_key(scope, as_of))
+    if snapshot is None:
+        snapshot = _store(scope, cohort_facts(_active_ids(scope), as_of), as_of)
+    return snapshot
+
+
+def refresh_cohort_snapshots(as_of: date | None = None) -> dict[int | str, CohortSnapshot]:
+    """Recompute every clinic's snapshot (and the all-clinics one) from one pass over the patients."""
+    as_of = as_of or timezone.localdate()
+    facts = cohort_facts(_active_ids("all"), as_of)
+    by_clinic: dict[int, list[PatientFacts]] = {}
+    for fact in facts:
+        by_clinic.setdefault(fact.clinic_id, []).append(fact)
+    from aih_tracker.models import Clinic
+
+    snapshots = {clinic_id: _store(clinic_id, [], as_of) for clinic_id in Clinic.objects.values_list("pk", flat=True)}
+    snapshots.update({clinic_id: _store(clinic_id, rows, as_of) for clinic_id, rows in by_clinic.items()})
+    snapshots["all"] = _store("all", facts, as_of)
+    return snapshots

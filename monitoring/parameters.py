@@ -663,6 +663,29 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),
+    # Clinic dashboard: cohort tiles and quality measures (monitoring/quality.py). They also use
+    # cbr_deadline_months (response deadline and the < / ≥ 6 months split) and dexa_overdue_months.
+    Parameter(
+        "quality_induction_window_months",
+        24,
+        "months",
+        "Patients induced this recently make up the response and time-to-normalisation measures.",
+        "design (issue 5: 'patients induced in the last 2 years')",
+    ),
+    Parameter(
+        "quality_bloods_lookback_months",
+        12,
+        "months",
+        "Scheduled blood draws this recent count for 'bloods done on time' and the missed-bloods tile.",
+        "design (the spec is silent)",
+    ),
+    Parameter(
+        "adherence_gap_recent_days",
+        90,
+        "days",
+        "Missed doses reported in adherence records this recent put a patient on the missed-doses tile.",
+        "design (the spec is silent; about one clinic review interval, cf. maintenance_alt_interval_days)",
+    ),
     # Lab entry on the visit form: when to ask "is the unit right?" (a warning; the user may save anyway)
     Parameter(
         "lab_entry_unit_slip_uln_multiple",

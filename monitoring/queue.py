@@ -56,7 +56,9 @@ class QueueFilters:
     view: str = "open"
     severity: int | None = None
     family: str = ""
+    rule: str = ""
     assignee: str = "any"
+    clinic: int | None = None  # superusers (whose queue spans clinics) narrow it to one
     q: str = ""
     page: int | None = None
 
@@ -66,11 +68,14 @@ class QueueFilters:
         severity = _int(params.get("severity"))
         family = params.get("family", "")
         assignee = params.get("assignee", "any")
+        rule = params.get("rule", "")
         return cls(
             view=view if view in VIEWS else "open",
             severity=severity if severity in Severity.values else None,
             family=family if family in FAMILY_LABELS else "",
+            rule=rule if rule in load_rules() else "",
             assignee=assignee if assignee in ASSIGNEES else "any",
+            clinic=_int(params.get("clinic")),
             q=params.get("q", "").strip()[:100],
             page=_int(params.get("page")),
         )
@@ -101,6 +106,10 @@ def filter_alerts(alerts: QuerySet, filters: QueueFilters, user) -> QuerySet:
         alerts = alerts.filter(severity=filters.severity)
     if filters.family:
         alerts = alerts.filter(rule_id__in=rule_ids_in(filters.family))
+    if filters.rule:
+        alerts = alerts.filter(rule_id=filters.rule)
+    if filters.clinic:
+        alerts = alerts.filter(patient__clinic_id=filters.clinic)
     if filters.assignee == "me":
         alerts = alerts.filter(assignee=user)
     elif filters.assignee == "unassigned":
@@ -127,16 +136,29 @@ def queue_alerts(user, filters: QueueFilters) -> QuerySet:
     )
 
 
-def view_counts(user) -> dict[str, int]:
+def view_counts(user, clinic_id: int | None = None) -> dict[str, int]:
     """How many alerts each tab holds (one query)."""
     resolved = Q(status=AlertStatus.RESOLVED)
-    counts = Alert.objects.for_user(user).aggregate(
+    alerts = Alert.objects.for_user(user)
+    if clinic_id:
+        alerts = alerts.filter(patient__clinic_id=clinic_id)
+    counts = alerts.aggregate(
         open=Count("pk", filter=Q(status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))),
         snoozed=Count("pk", filter=Q(status=AlertStatus.SNOOZED)),
         by_data=Count("pk", filter=resolved & Q(resolution=Resolution.BY_DATA)),
         by_user=Count("pk", filter=resolved & Q(resolution=Resolution.BY_USER)),
     )
     return counts
+
+
+def clinic_choices(user) -> list[tuple[int, str]]:
+    """Clinics a user may narrow the queue to: every clinic for a superuser, none for anyone else
+    (their queue is their own clinic's already)."""
+    from aih_tracker.models import Clinic
+
+    if not user.is_superuser:
+        return []
+    return [(clinic.pk, str(clinic)) for clinic in Clinic.objects.order_by("name")]
 
 
 def urgent_count(user) -> int:

@@ -27,3 +27,11 @@ def nightly_sweep() -> int:
         evaluate_chunk.delay(chunk)
         chunks += 1
     return chunks
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=1500, time_limit=1800, **RETRY)
+def refresh_cohort_snapshots() -> None:
+    """The dashboard's cohort tiles and quality measures for today, every clinic (see monitoring/dashboard.py)."""
+    from .dashboard import refresh_cohort_snapshots as refresh
+
+    refresh()

@@ -6,6 +6,7 @@ app_name = "monitoring"
 urlpatterns = [
     path("alerts/", views.alert_queue, name="alerts"),
     path("alerts/bulk/", views.bulk, name="alert_bulk"),
+    path("alerts/badge/", views.alert_badge, name="alert_badge"),
     path("alerts/<int:pk>/", views.alert_detail, name="alert_detail"),
     path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/assign/", views.assign, name="alert_assign"),
@@ -17,4 +18,5 @@ urlpatterns += [
     path("recall/export.csv", views.recall_export, name="recall_export"),
     path("recall/<int:pk>/contact/", views.recall_contact, name="recall_contact"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/cohort/<slug:key>/", views.dashboard_cohort, name="dashboard_cohort"),
 ]

@@ -10,23 +10,36 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from aih_tracker.access import get_patient_for_user, patients_for_user, require_action
 from aih_tracker.roles import Action
 
 from . import services
-from .dashboard import dashboard_tiles
+from .dashboard import cohort_snapshot, dashboard_tiles
 from .models import Alert, ContactMethod, ContactOutcome, LapseReason
-from .queue import ASSIGNEES, FAMILY_LABELS, VIEWS, QueueFilters, queue_alerts, view_counts
+from .queue import (
+    ASSIGNEES,
+    FAMILY_LABELS,
+    VIEWS,
+    QueueFilters,
+    clinic_choices,
+    queue_alerts,
+    rule_title,
+    urgent_count,
+    view_counts,
+)
 from .recall import SHOW, RecallFilters, filter_rows, recall_csv, schedule_rows
 from .services import AlertAlreadyHandled
 
 ALERTS_PER_PAGE = 20
+# The htmx event every alert action sends, so the nav badge (and anything else listening) refreshes.
+ALERTS_CHANGED = "alertsChanged"
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -61,7 +74,7 @@ def _item_context(request: HttpRequest, **extra) -> dict:
 
 def _queue_context(request: HttpRequest, filters: QueueFilters) -> dict:
     page = Paginator(queue_alerts(request.user, filters), ALERTS_PER_PAGE).get_page(filters.page)
-    counts = view_counts(request.user)
+    counts = view_counts(request.user, filters.clinic)
     base = reverse("monitoring:alerts")
     return _item_context(
         request,
@@ -69,12 +82,21 @@ def _queue_context(request: HttpRequest, filters: QueueFilters) -> dict:
         filters=filters,
         back=filters.querystring(page=page.number),
         tabs=[
-            (key, label, counts[key], _url(base, QueueFilters(view=key).querystring()), key == filters.view)
+            (
+                key,
+                label,
+                counts[key],
+                _url(base, QueueFilters(view=key, clinic=filters.clinic).querystring()),
+                key == filters.view,
+            )
             for key, label in VIEWS.items()
         ],
         previous_url=_url(base, filters.querystring(page=page.previous_page_number())) if page.has_previous() else "",
         next_url=_url(base, filters.querystring(page=page.next_page_number())) if page.has_next() else "",
         families=FAMILY_LABELS,
+        rule_name=rule_title(filters.rule) if filters.rule else "",
+        without_rule=_url(base, filters.querystring(rule="", page=None)),
+        clinics=clinic_choices(request.user),
         assignees=ASSIGNEES,
         severities=[(4, "critical"), (3, "high"), (2, "warning"), (1, "info")],
     )
@@ -108,8 +130,8 @@ def _act(request: HttpRequest, pk: int, action: str, call: Callable[[Alert, int]
         context = _item_context(
             request, alert=conflict.alert, conflict=conflict.message, failed=action, typed=request.POST
         )
-        if request.htmx:
-            return render(request, "monitoring/partials/alert_item.html", context)  # htmx 2 swaps only 2xx answers
+        if request.htmx:  # htmx 2 swaps only 2xx answers
+            return _changed(render(request, "monitoring/partials/alert_item.html", context))
         messages.error(request, conflict.message)
         return redirect("monitoring:alert_detail", pk=pk)
     except ValidationError as error:
@@ -122,11 +144,22 @@ def _act(request: HttpRequest, pk: int, action: str, call: Callable[[Alert, int]
     if action == "assign":
         notice = f"Assigned to {alert.assignee.display_name}."
     if request.htmx:
-        return render(
-            request, "monitoring/partials/alert_item.html", _item_context(request, alert=alert, notice=notice)
+        return _changed(
+            render(request, "monitoring/partials/alert_item.html", _item_context(request, alert=alert, notice=notice))
         )
     messages.success(request, f"{alert.patient}: {notice}")
     return redirect(_back(request))
+
+
+def _changed(response: HttpResponse) -> HttpResponse:
+    """Tell the page that alerts changed (the nav badge re-fetches its count)."""
+    return trigger_client_event(response, ALERTS_CHANGED)
+
+
+@require_action(Action.VIEW_PATIENTS)
+def alert_badge(request: HttpRequest) -> HttpResponse:
+    """The nav badge alone (open critical + high), fetched again after every alert action."""
+    return render(request, "monitoring/partials/nav_badge.html", {"urgent": urgent_count(request.user)})
 
 
 def _back(request: HttpRequest) -> str:
@@ -225,7 +258,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         lines = _bulk_message(result, "Acknowledged")
     if request.htmx:
         context = _queue_context(request, QueueFilters.from_query(request.POST))
-        return render(request, "monitoring/alert_queue.html#results", {**context, "bulk_lines": lines})
+        return _changed(render(request, "monitoring/alert_queue.html#results", {**context, "bulk_lines": lines}))
     for level, text in lines:
         getattr(messages, level)(request, text)
     return redirect(_back(request))
@@ -319,6 +352,44 @@ def _row_for(request: HttpRequest, patient, panel: str):
     return next((row for row in rows if row.panel == panel), None)
 
 
+def _clinic_param(request: HttpRequest) -> int | None:
+    """?clinic= narrows a superuser's view to one clinic; everyone else sees their own clinic anyway."""
+    value = request.GET.get("clinic", "")
+    return int(value) if request.user.is_superuser and value.isdigit() else None
+
+
 @require_action(Action.VIEW_PATIENTS)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "monitoring/dashboard.html", {"tiles": dashboard_tiles(request.user)})
+    clinic_id = _clinic_param(request)
+    snapshot = cohort_snapshot(request.user, clinic_id)
+    tiles = dashboard_tiles(request.user, snapshot, clinic_id)
+    sections = {}
+    for tile in tiles:
+        sections.setdefault(tile.section, []).append(tile)
+    context = {
+        "tiles": tiles,
+        "sections": sections,
+        "snapshot": snapshot,
+        "clinic_id": clinic_id,
+        "clinics": clinic_choices(request.user),
+    }
+    return render(request, "monitoring/dashboard.html", context)
+
+
+COHORT_PER_PAGE = 50
+
+
+@require_action(Action.VIEW_PATIENTS)
+def dashboard_cohort(request: HttpRequest, key: str) -> HttpResponse:
+    """The patients behind one cohort tile, from the same snapshot the tile counted."""
+    clinic_id = _clinic_param(request)
+    group = cohort_snapshot(request.user, clinic_id).groups.get(key)
+    if group is None:
+        raise Http404("No such dashboard list.")
+    page = Paginator(group.rows, COHORT_PER_PAGE).get_page(request.GET.get("page"))
+    people = patients_for_user(request.user).in_bulk([patient_id for patient_id, _ in page.object_list])
+    rows = [(people[pk], detail) for pk, detail in page.object_list if pk in people]
+    query = f"clinic={clinic_id}&" if clinic_id else ""
+    return render(
+        request, "monitoring/dashboard_cohort.html", {"group": group, "page": page, "rows": rows, "query": query}
+    )

@@ -10,6 +10,16 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    # The dashboard keeps a cohort snapshot per clinic and day in the cache; a test database reuses
+    # clinic ids, so each test gets an empty in-memory cache of its own (never the var/ or Redis one).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_user(db):
     """A user of the given role in the default clinic."""
