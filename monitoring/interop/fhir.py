@@ -17,6 +17,7 @@ from the imported data (the evaluation is queued on commit, as for any other dat
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -34,8 +35,17 @@ from pydantic import ValidationError as PydanticValidationError
 
 from monitoring.catalogue import normalise_unit_spelling
 from monitoring.evaluation import enqueue_evaluation
-from monitoring.models import Analyte, InboundKind, InboundMessage, LabResult, LabSource, LocalCode, ResultStatus
-from monitoring.services import LabValue, convert_lab_value, record_lab_result
+from monitoring.models import (
+    Analyte,
+    InboundKind,
+    InboundMessage,
+    InboundStatus,
+    LabResult,
+    LabSource,
+    LocalCode,
+    ResultStatus,
+)
+from monitoring.services import LabValue, convert_lab_value
 from patients.models import (
     CirrhosisBasis,
     DexaScan,
@@ -49,6 +59,7 @@ from patients.models import (
 from regimens.models import DoseChange, Drug, MedicationCourse, StopReason
 
 from . import fhir_codes as codes
+from . import results
 from .quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive
 
 BUNDLE_TYPES = ("collection", "transaction", "batch")
@@ -110,9 +121,23 @@ def import_fhir_text(text: str, *, clinic, origin: str = "", user=None) -> Inbou
     """Store a FHIR JSON file as an inbound message, then import it (or quarantine it)."""
     text = text.lstrip("\ufeff")
     message = receive(clinic=clinic, kind=InboundKind.FHIR, raw=text, dedupe_key=hash_key(text), origin=origin)
-    if message.status == "duplicate":
+    if message.status == InboundStatus.DUPLICATE:
+        if message.duplicate_of.status == InboundStatus.RECEIVED:  # stored, then the process died
+            process_inbound(message.duplicate_of, user=user)
         return message
     return process_inbound(message, user=user)
+
+
+def import_fhir_file(path, *, clinic, origin: str = "", user=None) -> InboundMessage:
+    """A .json (or .json.gz) file from disk; undecodable bytes go to the quarantine too."""
+    from pathlib import Path
+
+    path = Path(path)
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    text = data.decode("utf-8", errors="replace")
+    return import_fhir_text(text, clinic=clinic, origin=origin or path.name, user=user)
 
 
 def process_message(message: InboundMessage) -> dict[str, int]:
@@ -500,33 +525,35 @@ def map_observation(context: ImportContext, resource, full_url: str) -> tuple[st
     low, high = _reference_range(analyte, resource, unit)
     lab = LabValue(analyte=analyte, value=value, unit=unit, collected_at=collected_at, ref_low=low, ref_high=high)
     try:
-        canonical, canonical_low, canonical_high = convert_lab_value(lab)
+        canonical, _, _ = convert_lab_value(lab)
     except ValidationError as error:
         raise _lab_problem(analyte, error) from None
     source_id = _source_id(resource, full_url)
     shown = f"{analyte.name} {value:g} {unit} on {collected_at:%Y-%m-%d}"
-    stored = _stored_result(patient, analyte, source_id, collected_at, canonical, status)
-    if stored is not None:
-        becomes_final = stored.status == ResultStatus.PRELIMINARY and status != ResultStatus.PRELIMINARY
-        corrected = bool(source_id) and stored.source_id == source_id and abs(stored.value - canonical) > 1e-9
-        if not (becomes_final or corrected):
-            return UNCHANGED, f"{shown}: already stored"
-        replaced = stored.get_status_display().lower()
-        stored.value, stored.ref_low, stored.ref_high = canonical, canonical_low, canonical_high
-        stored.value_as_reported, stored.unit_as_reported = f"{value:g}", unit
-        stored.collected_at = collected_at
-        if status == ResultStatus.FINAL and stored.status != ResultStatus.PRELIMINARY:
-            status = ResultStatus.CORRECTED  # a final result that changed is a correction
-        stored.status = status
-        stored.save()
-        context.touched.add(patient.pk)
-        return UPDATED, f"{shown}: replaces the stored {replaced} result"
+    existing = _stored_result(patient, analyte, source_id, collected_at, canonical, status)
+    same_source = existing is not None and existing.source == LabSource.FHIR
+    if (
+        existing is not None
+        and existing.source_id != source_id
+        and not (same_source and existing.status == ResultStatus.PRELIMINARY)
+    ):
+        # The same analyte, time and value from another source or file: the result is already known.
+        return UNCHANGED, f"{shown}: already stored ({existing.get_source_display()})"
+    replaced = existing.get_status_display().lower() if existing is not None else ""
+    incoming = results.Incoming(lab=lab, status=status, source=LabSource.FHIR, source_id=source_id)
     try:
-        record_lab_result(patient=patient, lab=lab, source=LabSource.FHIR, source_id=source_id, status=status)
+        outcome, _ = results.store(incoming, patient=patient, existing=existing)
     except ValidationError as error:
         raise _lab_problem(analyte, error) from None
-    context.touched.add(patient.pk)
-    return CREATED, shown
+    if outcome == results.CREATED:
+        context.touched.add(patient.pk)
+        return CREATED, shown
+    if outcome == results.UPDATED:
+        context.touched.add(patient.pk)
+        return UPDATED, f"{shown}: replaces the stored {replaced} result"
+    if outcome == results.STALE:
+        return UNCHANGED, f"{shown}: a newer result is already stored"
+    return UNCHANGED, f"{shown}: already stored"
 
 
 def _is_lab(resource) -> bool:
@@ -728,8 +755,6 @@ def map_medication(context: ImportContext, resource, full_url: str) -> tuple[str
         raise Unmappable(ProblemKind.BAD_TIME, f"{drug.name}: stops ({stop}) before it starts ({start}).")
     if start > timezone.localdate():
         raise Unmappable(ProblemKind.BAD_TIME, f"{drug.name}: starts in the future ({start}).")
-    if not dosages:
-        raise Unmappable(ProblemKind.BAD_VALUE, f"{drug.name}: no dosage, so no daily dose.")
     doses: dict[date, float] = {}
     for dosage in dosages:
         bounds = _bounds(dosage)
@@ -756,7 +781,7 @@ def map_medication(context: ImportContext, resource, full_url: str) -> tuple[str
             result = UPDATED if result == UNCHANGED else result
     if result != UNCHANGED:
         context.touched.add(patient.pk)
-    doses_text = ", ".join(f"{mg:g} mg/day from {on}" for on, mg in sorted(doses.items()))
+    doses_text = ", ".join(f"{mg:g} mg/day from {on}" for on, mg in sorted(doses.items())) or "no dose given"
     return result, f"{shown}: {doses_text}" + ("" if result != UNCHANGED else " (already stored)")
 
 
