@@ -219,7 +219,12 @@ class PharmacogeneticTest(PatientRecord):
         return f"{self.get_gene_display()}: {self.get_phenotype_display()} ({self.tested_on})"
 
 
+WEIGHT_PLAUSIBLE_KG = (0.5, 400)  # exclusive bounds: a data-entry sanity check, not a clinical threshold
+
+
 class WeightMeasurement(PatientRecord):
+    PLAUSIBLE_KG = WEIGHT_PLAUSIBLE_KG
+
     measured_on = models.DateField()
     weight_kg = models.FloatField()
     visit = models.ForeignKey("Visit", on_delete=models.SET_NULL, null=True, blank=True, related_name="weights")
@@ -229,7 +234,10 @@ class WeightMeasurement(PatientRecord):
     class Meta:
         ordering = ["-measured_on"]
         constraints = [
-            models.CheckConstraint(condition=Q(weight_kg__gt=0.5) & Q(weight_kg__lt=400), name="weight_plausible"),
+            models.CheckConstraint(
+                condition=Q(weight_kg__gt=WEIGHT_PLAUSIBLE_KG[0]) & Q(weight_kg__lt=WEIGHT_PLAUSIBLE_KG[1]),
+                name="weight_plausible",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,195 @@
+"""Writing patients and visits: each a single transaction that queues the patient's evaluation on commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from monitoring.evaluation import enqueue_evaluation
+from monitoring.models import Analyte
+from monitoring.services import LabValue, record_lab_result
+from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse
+
+from .models import Patient, Visit, WeightMeasurement
+
+
+class DuplicateMRN(ValidationError):
+    def __init__(self, existing: Patient | None):
+        self.existing = existing
+        super().__init__({"mrn": "This MRN is already registered in this clinic."})
+
+
+def find_mrn_owner(*, clinic_id: int, mrn: str, exclude_pk: int | None = None) -> Patient | None:
+    """The clinic's patient with this MRN, ignoring case and surrounding spaces ("mrn-1 " = "MRN-1")."""
+    patients = Patient.objects.filter(clinic_id=clinic_id, mrn__iexact=mrn.strip())
+    if exclude_pk:
+        patients = patients.exclude(pk=exclude_pk)
+    return patients.first()
+
+
+def save_patient_intake(*, patient: Patient, records: Sequence[models.Model] = ()) -> Patient:
+    """Save a new or edited patient with its intake records (antibodies, TPMT, vaccinations...), all or nothing.
+
+    `records` are unsaved or changed rows of the patients app that belong to `patient`.
+    Raises DuplicateMRN (nothing saved) if the MRN is taken in the clinic, including by a save
+    that raced this one past the form's check.
+    """
+    with transaction.atomic():
+        owner = find_mrn_owner(clinic_id=patient.clinic_id, mrn=patient.mrn, exclude_pk=patient.pk)
+        if owner:
+            raise DuplicateMRN(owner)
+        try:
+            with transaction.atomic():
+                patient.save()
+        except IntegrityError:
+            raise DuplicateMRN(find_mrn_owner(clinic_id=patient.clinic_id, mrn=patient.mrn)) from None
+        for record in records:
+            record.patient = patient
+            record.save()
+        enqueue_evaluation(patient.pk)
+    return patient
+
+
+# -- the visit log -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabEntry:
+    """One row of the lab grid: value, unit and range as the report gives them (range None = not stored)."""
+
+    analyte: Analyte
+    value: float
+    unit: str
+    ref_low: float | None = None
+    ref_high: float | None = None
+
+
+@dataclass(frozen=True)
+class MedicineEntry:
+    """What the patient says they take of one running course, and how well."""
+
+    course: MedicationCourse
+    dose_taken: float | None = None  # None: as prescribed (nothing to change)
+    adherence_method: str = ""  # "" = not assessed
+    missed_doses: int = 0
+    lapse_reason: str = ""
+
+
+@dataclass(frozen=True)
+class AdverseEventEntry:
+    kind: str
+    onset_on: date
+    course: MedicationCourse | None = None
+    grade: int | None = None
+    description: str = ""
+    resolved_on: date | None = None
+
+
+@dataclass(frozen=True)
+class VisitEntry:
+    visit_date: date
+    ascites: str
+    encephalopathy_grade: int
+    jaundice: bool = False
+    notes: str = ""
+    weight_kg: float | None = None
+    labs_collected_on: date | None = None
+    labs: Sequence[LabEntry] = ()
+    medicines: Sequence[MedicineEntry] = ()
+    adverse_events: Sequence[AdverseEventEntry] = field(default_factory=tuple)
+
+
+def collection_time(on: date, now: datetime | None = None) -> datetime:
+    """The visit form takes a date, not a time: today's bloods are stamped now, earlier days at noon."""
+    now = now or timezone.now()
+    if on >= timezone.localdate(now):
+        return now
+    return timezone.make_aware(datetime.combine(on, time(12, 0)))
+
+
+def current_dose(course: MedicationCourse, on: date) -> DoseChange | None:
+    return course.dose_changes.filter(effective_on__lte=on).order_by("-effective_on").first()
+
+
+def log_visit(*, patient: Patient, user, entry: VisitEntry) -> Visit:
+    """Store a whole visit (weight, labs, doses taken, adherence, adverse events) in one transaction.
+
+    Any ValidationError (a lab value refused by the monitoring service, a second dose change for
+    the same day...) rolls everything back: a visit is saved completely or not at all.
+    """
+    with transaction.atomic():
+        visit = Visit.objects.create(
+            patient=patient,
+            visit_date=entry.visit_date,
+            clinician=user,
+            ascites=entry.ascites,
+            encephalopathy_grade=entry.encephalopathy_grade,
+            jaundice=entry.jaundice,
+            notes=entry.notes,
+        )
+        if entry.weight_kg is not None:
+            WeightMeasurement.objects.create(
+                patient=patient, measured_on=entry.visit_date, weight_kg=entry.weight_kg, visit=visit
+            )
+        collected_at = collection_time(entry.labs_collected_on or entry.visit_date)
+        for lab in entry.labs:
+            record_lab_result(
+                patient=patient,
+                lab=LabValue(lab.analyte, lab.value, lab.unit, collected_at, lab.ref_low, lab.ref_high),
+                entered_by=user,
+                visit=visit,
+            )
+        for medicine in entry.medicines:
+            _record_medicine(patient=patient, user=user, visit=visit, medicine=medicine)
+        for event in entry.adverse_events:
+            if event.course is not None and event.course.patient_id != patient.pk:
+                raise ValidationError({"course": "That course belongs to another patient."})
+            AdverseEvent.objects.create(
+                patient=patient,
+                visit=visit,
+                course=event.course,
+                kind=event.kind,
+                onset_on=event.onset_on,
+                grade=event.grade,
+                description=event.description,
+                resolved_on=event.resolved_on,
+            )
+        enqueue_evaluation(patient.pk)
+    return visit
+
+
+def _record_medicine(*, patient: Patient, user, visit: Visit, medicine: MedicineEntry) -> None:
+    course = medicine.course
+    if course.patient_id != patient.pk:
+        raise ValidationError({"course": "That course belongs to another patient."})
+    if medicine.dose_taken is not None:
+        prescribed = current_dose(course, visit.visit_date)
+        if prescribed is None or prescribed.dose_mg_per_day != medicine.dose_taken:
+            if prescribed is not None and prescribed.effective_on == visit.visit_date:
+                raise ValidationError(
+                    {"dose_taken": f"A dose of {prescribed.dose_mg_per_day:g} mg/day is already recorded from this "
+                     "day; ask the prescriber to correct it."}
+                )  # fmt: skip
+            was = f"{prescribed.dose_mg_per_day:g} mg/day" if prescribed else "no recorded dose"
+            DoseChange.objects.create(
+                course=course,
+                effective_on=visit.visit_date,
+                dose_mg_per_day=medicine.dose_taken,
+                note=f"Dose taken as reported at the visit (prescribed: {was}).",
+                entered_by=user,
+            )
+    if medicine.adherence_method:
+        AdherenceRecord.objects.create(
+            patient=patient,
+            course=course,
+            visit=visit,
+            recorded_on=visit.visit_date,
+            method=medicine.adherence_method,
+            missed_doses=medicine.missed_doses,
+            lapse_reason=medicine.lapse_reason,
+        )
