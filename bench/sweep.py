@@ -32,6 +32,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--patients", type=int, default=10000)
     parser.add_argument("--seed", default="1")
     parser.add_argument("--chunk", type=int, default=500, help="Patients per chunk (as the nightly sweep).")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Processes sharing the chunks, as Celery workers do (default 1)."
+    )
     parser.add_argument("--single", type=int, default=50, help="Samples for the one-patient re-evaluation.")
     parser.add_argument("--smoke", action="store_true", help="Tiny run: 30 patients, 5 samples.")
     return parser.parse_args(argv)
@@ -62,15 +65,44 @@ def plain_read(patient_ids: list[int]) -> int:
     return rows
 
 
-def full_sweep(patient_ids: list[int], chunk: int):
-    from monitoring.alerts import ReconcileResult
+def loader_query_read(patient_ids: list[int], chunk: int) -> int:
+    """A second baseline: exactly the loader's lab query (dates cast by the database), plain tuples."""
+    from monitoring.loader import fetch_plain, lab_rows_query
+
+    rows = 0
+    for start in range(0, len(patient_ids), chunk):
+        rows += sum(1 for _ in fetch_plain(lab_rows_query(patient_ids[start : start + chunk])))
+    return rows
+
+
+def _evaluate_chunk(chunk: list[int]):
+    """What one Celery `evaluate_chunk` task does, returning what it changed and found."""
     from monitoring.evaluation import evaluate_patients
 
+    evaluations, result = evaluate_patients(chunk)
+    return result, sum(len(e.findings) for e in evaluations)
+
+
+def full_sweep(patient_ids: list[int], chunk: int, workers: int = 1):
+    """The nightly sweep: chunks of ids, in `workers` processes as Celery workers share them."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from django.db import connections
+
+    from monitoring.alerts import ReconcileResult
+
+    chunks = [patient_ids[start : start + chunk] for start in range(0, len(patient_ids), chunk)]
+    if workers > 1:
+        connections.close_all()  # each forked worker opens its own connection
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            outcomes = list(pool.map(_evaluate_chunk, chunks))
+    else:
+        outcomes = [_evaluate_chunk(c) for c in chunks]
     total, findings = ReconcileResult(), 0
-    for start in range(0, len(patient_ids), chunk):
-        evaluations, result = evaluate_patients(patient_ids[start : start + chunk])
+    for result, found in outcomes:
         total += result
-        findings += sum(len(e.findings) for e in evaluations)
+        findings += found
     return total, findings
 
 
@@ -109,16 +141,21 @@ def main(argv=None) -> dict:
     call_command("migrate", verbosity=0)
     seconds, summary = timed(lambda: seed_demo_cohort(patients=args.patients, seed=args.seed))
     ids = list(Patient.objects.active().order_by("pk").values_list("pk", flat=True)[: args.patients])
-    print(f"database: {connection.vendor}; {len(ids)} active patients (seeded {summary.created} in {seconds:.1f} s)")
+    print(
+        f"database: {connection.vendor}; {len(ids)} active patients (seeded {summary.created} in {seconds:.1f} s); "
+        f"sweep in {args.workers} worker process(es)"
+    )
 
     read_s, rows = timed(plain_read, ids)
-    first_s, (first, findings) = timed(full_sweep, ids, args.chunk)
-    second_s, (second, _) = timed(full_sweep, ids, args.chunk)
+    query_s, _ = timed(loader_query_read, ids, args.chunk)
+    first_s, (first, findings) = timed(full_sweep, ids, args.chunk, args.workers)
+    second_s, (second, _) = timed(full_sweep, ids, args.chunk, args.workers)
     single = one_patient_after_a_new_lab(ids, args.single)
     median_ms = statistics.median(single) * 1000
 
     figures = {
         "patients": len(ids),
+        "workers": args.workers,
         "lab_rows": rows,
         "baseline_read_s": read_s,
         "sweep_first_s": first_s,
@@ -126,19 +163,23 @@ def main(argv=None) -> dict:
         "patients_per_s_steady": len(ids) / second_s,
         "ratio_steady_to_read": second_s / read_s,
         "ratio_first_to_read": first_s / read_s,
+        "loader_query_read_s": query_s,
+        "ratio_steady_to_loader_query": second_s / query_s,
         "one_patient_median_ms": median_ms,
         "findings": findings,
         "alerts_opened_first_pass": first.opened,
         "changes_second_pass": second.opened + second.updated + second.resolved,
     }
     print(f"baseline: plain read of {rows:,} lab rows              {read_s:8.2f} s")
+    print(f"baseline: the loader's lab query alone, plain tuples  {query_s:8.2f} s")
     print(
         f"sweep, first pass (opens {first.opened:,} alerts)        {first_s:8.2f} s  "
         f"{len(ids) / first_s:8.0f} patients/s  {first_s / read_s:5.2f}x the read"
     )
     print(
         f"sweep, steady state ({figures['changes_second_pass']} changes)           {second_s:8.2f} s  "
-        f"{len(ids) / second_s:8.0f} patients/s  {second_s / read_s:5.2f}x the read"
+        f"{len(ids) / second_s:8.0f} patients/s  {second_s / read_s:5.2f}x the read  "
+        f"{second_s / query_s:5.2f}x the loader's query"
     )
     print(f"one patient after a new lab: median {median_ms:.1f} ms over {len(single)} samples")
     return figures

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 
+from django.db import connection
 from django.db.models.functions import TruncDate
 
 from patients.models import (
@@ -32,6 +34,8 @@ from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, Medicatio
 
 from .models import Analyte, LabResult, ReferenceInterval, ResultStatus
 from .timeline import AcuteEpisode, Biopsy, Course, Dated, Dose, Lab, Period, Pharmacogenetic, Timeline, VisitFacts
+
+LAB_FETCH_BATCH = 20000
 
 
 def _grouped(rows, make) -> dict[int, list]:
@@ -232,19 +236,39 @@ def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
     return timelines
 
 
-def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dict[str, tuple[Lab, ...]]]:
-    """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
-    code_of = {pk: a.code for pk, a in ranges.analytes.items()}
-    rows = (
+def lab_rows_query(ids):
+    """The lab rows every evaluation reads: final (and corrected) results, one date per result."""
+    return (
         LabResult.objects.filter(patient_id__in=ids)
         .exclude(status=ResultStatus.PRELIMINARY)
         .annotate(on=TruncDate("collected_at"))
         .order_by("patient_id", "analyte_id", "collected_at")
         .values_list("patient_id", "analyte_id", "on", "value", "ref_low", "ref_high")
     )
+
+
+def fetch_plain(queryset, batch_size: int = LAB_FETCH_BATCH):
+    """Yield a values_list queryset's rows as the driver returns them, without the ORM's per-row converters.
+
+    The sweep reads millions of lab rows; Django's converters cost more than the read itself. The
+    date annotation is cast by the database (PostgreSQL returns a date; SQLite's cast function
+    returns ISO text, parsed here).
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(batch_size):
+            yield from batch
+
+
+def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dict[str, tuple[Lab, ...]]]:
+    """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
+    code_of = {pk: a.code for pk, a in ranges.analytes.items()}
     series: dict[int, dict[str, list[Lab]]] = defaultdict(lambda: defaultdict(list))
     fallbacks: dict[tuple[int, int], tuple] = {}
-    for pid, analyte_id, on, value, low, high in rows.iterator(chunk_size=20000):
+    for pid, analyte_id, on, value, low, high in fetch_plain(lab_rows_query(ids)):
+        if on.__class__ is str:
+            on = date.fromisoformat(on)
         if high is None and low is None:
             key = (pid, analyte_id)
             if key not in fallbacks:
