@@ -80,6 +80,11 @@ class QueueFilters:
             page=_int(params.get("page")),
         )
 
+    @property
+    def narrows_within_tab(self) -> bool:
+        """Filters beyond the tab (and clinic): the tab's count is then not the list's count."""
+        return bool(self.severity or self.family or self.rule or self.assignee != "any" or self.q)
+
     def querystring(self, **changes) -> str:
         """The filters as a query string (for pager, tabs and tile links); defaults left out."""
         values = asdict(replace(self, **changes))
@@ -147,6 +152,7 @@ def view_counts(user, clinic_id: int | None = None) -> dict[str, int]:
         snoozed=Count("pk", filter=Q(status=AlertStatus.SNOOZED)),
         by_data=Count("pk", filter=resolved & Q(resolution=Resolution.BY_DATA)),
         by_user=Count("pk", filter=resolved & Q(resolution=Resolution.BY_USER)),
+        urgent=Count("pk", filter=Q(status=AlertStatus.OPEN, severity__gte=Severity.HIGH)),  # as urgent()
     )
     return counts
 

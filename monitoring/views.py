@@ -49,10 +49,12 @@ def _parse_date(text: str | None) -> date | None:
         return None
 
 
-def _snooze_limit(user) -> date:
+def _snooze_limit(user, clinic_id: int | None = None) -> date:
+    """The latest snooze date to offer: the clinic on screen, the user's, else the default clinic's
+    (the service checks each alert against its own patient's clinic)."""
     from aih_tracker.models import Clinic
 
-    clinic_id = user.clinic_id or Clinic.default().pk
+    clinic_id = clinic_id or user.clinic_id or Clinic.default().pk
     return services.snooze_limit(clinic_id, timezone.localdate())
 
 
@@ -60,24 +62,45 @@ def _url(path: str, query: str) -> str:
     return f"{path}?{query}" if query else path
 
 
-def _item_context(request: HttpRequest, **extra) -> dict:
+def _item_context(request: HttpRequest, clinic_id: int | None = None, **extra) -> dict:
     """What an alert item needs besides the alert: who may act, colleagues, the snooze limit."""
     can_work = request.user.can(Action.WORK_ALERTS)
     return {
         "can_work": can_work,
         "colleagues": list(services.colleagues_for(request.user)) if can_work else [],
-        "snooze_max": _snooze_limit(request.user) if can_work else None,
+        "snooze_max": _snooze_limit(request.user, clinic_id) if can_work else None,
         "tomorrow": timezone.localdate() + timedelta(days=1),
         **extra,
     }
 
 
+class _CountedPaginator(Paginator):
+    """A paginator told its count (the tab counts already hold it), so it runs no COUNT of its own."""
+
+    def __init__(self, object_list, per_page, count: int):
+        super().__init__(object_list, per_page)
+        self.known_count = count
+
+    @property
+    def count(self) -> int:
+        return self.known_count
+
+
 def _queue_context(request: HttpRequest, filters: QueueFilters) -> dict:
-    page = Paginator(queue_alerts(request.user, filters), ALERTS_PER_PAGE).get_page(filters.page)
     counts = view_counts(request.user, filters.clinic)
+    alerts = queue_alerts(request.user, filters)
+    if filters.narrows_within_tab:
+        paginator = Paginator(alerts, ALERTS_PER_PAGE)
+    else:
+        paginator = _CountedPaginator(alerts, ALERTS_PER_PAGE, counts[filters.view])
+    page = paginator.get_page(filters.page)
     base = reverse("monitoring:alerts")
+    # The nav badge counts every alert the user may see: the tab counts' query has it unless narrowed.
+    badge = {} if filters.clinic else {"alert_badge": counts["urgent"]}
     return _item_context(
         request,
+        filters.clinic,
+        **badge,
         page=page,
         filters=filters,
         back=filters.querystring(page=page.number),
