@@ -35,3 +35,13 @@ def refresh_cohort_snapshots() -> None:
     from .dashboard import refresh_cohort_snapshots as refresh
 
     refresh()
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=1500, time_limit=1800, **RETRY)
+def import_batch(clinic_id: int, batch_id: str) -> int:
+    """Import an uploaded batch of HL7 / FHIR files (monitoring/interop/bulk.py). Idempotent."""
+    from aih_tracker.models import Clinic
+
+    from .interop.bulk import run_batch
+
+    return run_batch(Clinic.objects.get(pk=clinic_id), batch_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -19,4 +19,8 @@ urlpatterns += [
     path("recall/<int:pk>/contact/", views.recall_contact, name="recall_contact"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/cohort/<slug:key>/", views.dashboard_cohort, name="dashboard_cohort"),
+]
+urlpatterns += [
+    path("imports/", import_views.bulk_import, name="bulk_import"),
+    path("imports/<slug:batch_id>/", import_views.import_batch, name="import_batch"),
 ]

@@ -1,0 +1,65 @@
+"""Bulk upload of HL7 v2 / FHIR files and the batch's progress page. Thin: parse → authorise → call → render."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from aih_tracker.access import require_action
+from aih_tracker.roles import Action
+
+from .interop.bulk import MAX_FILE_BYTES, batch_messages, batch_progress, start_batch
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".hl7,.txt,.json,.gz"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
+        if not files:
+            return [super().clean(None, initial)]  # raises "This field is required."
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(label="HL7 v2 or FHIR JSON files", help_text="One or many; .hl7, .json, .json.gz.")
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        too_big = [f.name for f in files if f.size > MAX_FILE_BYTES]
+        if too_big:
+            raise forms.ValidationError(f"Larger than {MAX_FILE_BYTES // 2**20} MB: {', '.join(too_big)}.")
+        return files
+
+
+def _clinic(user):
+    from aih_tracker.models import Clinic
+
+    return user.clinic or Clinic.default()
+
+
+@require_action(Action.LOG_VISITS)
+def bulk_import(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    if form.is_bound and form.is_valid():
+        files = [(upload.name, upload.read()) for upload in form.cleaned_data["files"]]
+        batch_id = start_batch(clinic=_clinic(request.user), files=files)
+        return redirect("monitoring:import_batch", batch_id=batch_id)
+    return render(request, "monitoring/bulk_import.html", {"form": form})
+
+
+@require_action(Action.LOG_VISITS)
+def import_batch(request: HttpRequest, batch_id: str) -> HttpResponse:
+    clinic = _clinic(request.user)
+    if not batch_messages(clinic, batch_id).exists():
+        raise Http404("No such import.")
+    context = {"progress": batch_progress(clinic, batch_id)}
+    template = "monitoring/import_batch.html#progress" if request.htmx else "monitoring/import_batch.html"
+    return render(request, template, context)

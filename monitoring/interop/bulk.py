@@ -1,0 +1,192 @@
+"""Bulk import of uploaded files (HL7 v2 and FHIR, told apart by their content), with progress.
+
+The upload stores every message in the inbound log at once (`receive`: durable, nothing lost
+if a worker dies), all tagged with a batch id in `origin` ("upload <batch>: <file name>"); a
+Celery task then processes the batch's messages one by one. Progress and the final summary are
+read back from those rows, so they need no extra storage and survive any process restart; the
+broker message carries the batch id only (no patient data).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import logging
+import uuid
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from monitoring.models import InboundKind, InboundMessage, InboundStatus
+
+from . import hl7
+from .quarantine import hash_key, process_inbound, quarantine, receive
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+ORIGIN_PREFIX = "upload"
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def batch_origin(batch_id: str, name: str) -> str:
+    return f"{ORIGIN_PREFIX} {batch_id}: {name}"[:200]
+
+
+def batch_messages(clinic, batch_id: str) -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.filter(clinic=clinic, origin__startswith=f"{ORIGIN_PREFIX} {batch_id}: ")
+
+
+def detect_kind(text: str) -> str | None:
+    """HL7 v2 starts with an MSH segment; FHIR JSON with an object. Anything else: None."""
+    head = text.lstrip("\ufeff \t\r\n")
+    if head.startswith("MSH"):
+        return InboundKind.HL7
+    if head.startswith("{"):
+        return InboundKind.FHIR
+    return None
+
+
+def decode(data: bytes) -> str:
+    if data[:2] == b"\x1f\x8b":
+        # Not really gzip: stored as it is, and the importer says why it cannot read it.
+        with contextlib.suppress(OSError, EOFError, zlib.error):
+            data = gzip.decompress(data)
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def receive_file(*, clinic, batch_id: str, name: str, data: bytes) -> list[InboundMessage]:
+    """Store one uploaded file as inbound message(s) of the batch; nothing is processed yet."""
+    text = decode(data)
+    origin = batch_origin(batch_id, name)
+    kind = detect_kind(text)
+    if kind == InboundKind.HL7:
+        rows = []
+        for part in hl7.split_messages(text):
+            header = hl7.read_header(part)
+            rows.append(
+                receive(
+                    clinic=clinic,
+                    kind=kind,
+                    raw=part,
+                    dedupe_key=hl7.dedupe_key(part, header),
+                    control_id=header.control_id,
+                    sender=header.sender,
+                    origin=origin,
+                )
+            )
+        if rows:
+            return rows
+    if kind == InboundKind.FHIR:
+        text = text.lstrip("\ufeff")
+        return [receive(clinic=clinic, kind=kind, raw=text, dedupe_key=hash_key(text), origin=origin)]
+    guess = InboundKind.HL7 if name.lower().endswith((".hl7", ".txt", ".oru")) else InboundKind.FHIR
+    reason = f"{name}: neither an HL7 v2 message (starting with MSH) nor FHIR JSON."
+    return [quarantine(clinic, guess, text, reason, [{"kind": "malformed", "detail": reason}], origin=origin)]
+
+
+def start_batch(*, clinic, files: Iterable[tuple[str, bytes]]) -> str:
+    """Store every file of an upload, then queue its processing (once the rows are committed)."""
+    batch_id = new_batch_id()
+    for name, data in files:
+        receive_file(clinic=clinic, batch_id=batch_id, name=name, data=data)
+    transaction.on_commit(lambda: _enqueue(clinic.pk, batch_id))
+    return batch_id
+
+
+def _enqueue(clinic_id: int, batch_id: str) -> None:
+    from monitoring.tasks import import_batch
+
+    try:
+        import_batch.delay(clinic_id, batch_id)
+    except Exception:  # noqa: BLE001 - the files are stored; a broker outage must not lose the upload
+        logger.warning("Could not queue import batch %s; its messages wait as received.", batch_id)
+
+
+def run_batch(clinic, batch_id: str) -> int:
+    """Process the batch's messages not processed yet: FHIR first (it may register the patients
+    that HL7 results refer to), then in upload order. Safe to run twice (rows are locked)."""
+    messages = batch_messages(clinic, batch_id)
+    pending = list(messages.filter(status=InboundStatus.RECEIVED))
+    # A repeat of a message stored earlier but never processed (its process died): finish it too.
+    pending += [
+        m.duplicate_of
+        for m in messages.filter(status=InboundStatus.DUPLICATE, duplicate_of__status=InboundStatus.RECEIVED)
+    ]
+    done = 0
+    for message in sorted(set(pending), key=lambda m: (m.kind != InboundKind.FHIR, m.pk)):
+        process_inbound(message)
+        done += 1
+    return done
+
+
+@dataclass
+class FileSummary:
+    name: str
+    kind: str
+    status: str
+    status_label: str
+    reason: str
+    counts: dict[str, int]
+    items: list[dict]
+    message_id: int
+
+
+@dataclass
+class BatchProgress:
+    batch_id: str
+    total: int = 0
+    done: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    results: Counter = field(default_factory=Counter)  # created / updated / unchanged / skipped
+    files: list[FileSummary] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.total > 0 and self.done == self.total
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def quarantined_files(self) -> list[FileSummary]:
+        return [f for f in self.files if f.status == InboundStatus.QUARANTINED]
+
+
+def batch_progress(clinic, batch_id: str) -> BatchProgress:
+    progress = BatchProgress(batch_id=batch_id)
+    for message in batch_messages(clinic, batch_id).order_by("pk"):
+        progress.total += 1
+        if message.status == InboundStatus.RECEIVED:
+            continue
+        progress.done += 1
+        if message.status in (InboundStatus.ACCEPTED, InboundStatus.REPROCESSED):
+            progress.accepted += 1
+            progress.results.update({k: v for k, v in (message.counts or {}).items() if isinstance(v, int)})
+        elif message.status == InboundStatus.DUPLICATE:
+            progress.duplicates += 1
+        elif message.status == InboundStatus.QUARANTINED:
+            progress.quarantined += 1
+        progress.files.append(
+            FileSummary(
+                name=message.origin.split(": ", 1)[-1],
+                kind=message.get_kind_display(),
+                status=message.status,
+                status_label=message.get_status_display(),
+                reason=message.reason,
+                counts=message.counts or {},
+                items=message.items if message.status == InboundStatus.QUARANTINED else [],
+                message_id=message.pk,
+            )
+        )
+    return progress
