@@ -78,7 +78,14 @@ _EDITABLE_MODELS: dict[Action, tuple[str, ...]] = {
     Action.CHANGE_PARAMETERS: ("monitoring.clinicalparameter", "monitoring.referenceinterval"),
     Action.MANAGE_USERS: ("aih_tracker.user",),
 }
-_READ_ONLY_MODELS = ("regimens.drug", "monitoring.analyte", "aih_tracker.clinic", "monitoring.inboundmessage")
+# Prescribing overrides are written only by the prescribing pages (regimens/services.py), never in the admin.
+_READ_ONLY_MODELS = (
+    "regimens.drug",
+    "regimens.prescribingoverride",
+    "monitoring.analyte",
+    "aih_tracker.clinic",
+    "monitoring.inboundmessage",
+)
 
 
 def actions_for(role: str) -> frozenset[Action]:

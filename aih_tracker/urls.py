@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", views.health, name="health"),
     path("patients/", include("patients.urls")),
+    path("patients/<int:pk>/regimen/", include("regimens.urls")),
     path("", include("monitoring.urls")),
     path("admin/", admin.site.urls),
 ]

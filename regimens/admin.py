@@ -2,7 +2,16 @@ from django.contrib import admin
 
 from aih_tracker.admin_scoping import ClinicScopedAdmin, register_patient_records
 
-from .models import AdherenceRecord, AdverseEvent, DoseChange, Drug, MedicationCourse, TaperPlan, TaperStep
+from .models import (
+    AdherenceRecord,
+    AdverseEvent,
+    DoseChange,
+    Drug,
+    MedicationCourse,
+    PrescribingOverride,
+    TaperPlan,
+    TaperStep,
+)
 
 
 @admin.register(Drug)
@@ -55,3 +64,12 @@ class TaperStepAdmin(ClinicScopedAdmin):
 
 
 register_patient_records(AdherenceRecord, AdverseEvent)
+
+
+@admin.register(PrescribingOverride)
+class PrescribingOverrideAdmin(ClinicScopedAdmin):
+    list_display = ["patient", "rule_id", "severity", "overridden_by", "overridden_at"]
+    list_filter = ["rule_id"]
+    list_select_related = ["patient", "overridden_by"]
+    search_fields = ["patient__mrn", "patient__family_name", "rule_id"]
+    readonly_fields = [f.name for f in PrescribingOverride._meta.fields]

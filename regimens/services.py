@@ -300,11 +300,12 @@ def record_adverse_event(
     return event
 
 
-def validate_steps(course_start: date, steps: Sequence[StepInput]) -> None:
+def validate_steps(earliest: date, steps: Sequence[StepInput]) -> None:
+    """At least one step, none before `earliest` (the course start), dates increasing, doses not negative."""
     if not steps:
         raise ValidationError("A taper plan needs at least one step.")
-    if steps[0].starts_on != course_start:
-        raise ValidationError(f"The first step must start on the course start ({course_start:%d %b %Y}).")
+    if steps[0].starts_on < earliest:
+        raise ValidationError(f"No step can start before the course ({earliest:%d %b %Y}).")
     for earlier, later in zip(steps, steps[1:], strict=False):
         if later.starts_on <= earlier.starts_on:
             raise ValidationError(f"Step dates must increase: {later.starts_on} is not after {earlier.starts_on}.")
@@ -360,12 +361,42 @@ def plan_status(plan: TaperPlan, today: date) -> list[tuple[TaperStep, StepStatu
     return rows
 
 
-def taper_attention(patient: Patient, today: date) -> list[tuple[TaperPlan, TaperStep, StepStatus]]:
-    """Missed or late steps of the patient's active taper plans (for the patient page)."""
-    found = []
-    plans = TaperPlan.objects.filter(course__patient=patient, is_active=True).select_related("course__drug")
-    for plan in plans:
-        for step, status in plan_status(plan, today):
-            if status.needs_attention:
-                found.append((plan, step, status))
+@dataclass(frozen=True)
+class TaperAttention:
+    drug: str
+    course_id: int
+    status: StepStatus
+
+
+def taper_attention(patient: Patient, today: date) -> list[TaperAttention]:
+    """Missed or late steps of the patient's active taper plans, for the patient page (one query)."""
+    rows = (
+        TaperStep.objects.filter(plan__course__patient=patient, plan__is_active=True)
+        .order_by("plan__course__started_on", "sequence", "actual_doses__effective_on")
+        .values_list(
+            "pk",
+            "plan__course_id",
+            "plan__course__drug__name",
+            "sequence",
+            "starts_on",
+            "dose_mg_per_day",
+            "actual_doses__effective_on",
+            "actual_doses__dose_mg_per_day",
+        )
+    )
+    found, seen = [], set()
+    for pk, course_id, drug, sequence, starts_on, dose, actual_on, actual_dose in rows:
+        if pk in seen:
+            continue  # the earliest dose recorded for the step is the one that counts
+        seen.add(pk)
+        status = step_status(
+            sequence=sequence,
+            starts_on=starts_on,
+            dose_mg_per_day=dose,
+            actual_on=actual_on,
+            actual_mg_per_day=actual_dose,
+            today=today,
+        )
+        if status.needs_attention:
+            found.append(TaperAttention(drug, course_id, status))
     return found

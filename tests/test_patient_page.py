@@ -15,8 +15,9 @@ from tests.factories import CourseFactory, DoseChangeFactory, LabResultFactory, 
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, patient, timeline (one query per table), parameters, taper plans, open alerts.
-PAGE_QUERIES = 30
+# Session, user, patient, timeline (one query per table), parameters, taper plans, open alerts,
+# the visits panel (2) and the regimen section (missed taper steps, prescribing overrides: 2).
+PAGE_QUERIES = 34
 
 
 def chart_data(html: str) -> dict:
