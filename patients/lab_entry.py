@@ -46,7 +46,7 @@ def unit_factor(analyte: Analyte, unit: str) -> float:
 
 def from_canonical(analyte: Analyte, canonical: float, unit: str) -> float:
     """A canonical value expressed in `unit` (to show a pre-filled range in the unit the user chose)."""
-    return round(canonical / unit_factor(analyte, unit), 6)
+    return canonical / unit_factor(analyte, unit)
 
 
 @dataclass(frozen=True)
