@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import import_views, views
+from . import import_views, quarantine_views, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -23,4 +23,11 @@ urlpatterns += [
 urlpatterns += [
     path("imports/", import_views.bulk_import, name="bulk_import"),
     path("imports/<slug:batch_id>/", import_views.import_batch, name="import_batch"),
+]
+urlpatterns += [
+    path("quarantine/", quarantine_views.quarantine_list, name="quarantine"),
+    path("quarantine/<int:pk>/", quarantine_views.quarantine_detail, name="quarantine_detail"),
+    path("quarantine/<int:pk>/map-code/", quarantine_views.map_code, name="quarantine_map"),
+    path("quarantine/<int:pk>/patient/", quarantine_views.pick_patient, name="quarantine_patient"),
+    path("quarantine/<int:pk>/reprocess/", quarantine_views.reprocess, name="quarantine_reprocess"),
 ]

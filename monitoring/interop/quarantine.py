@@ -17,12 +17,14 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from ..models import InboundKind, InboundMessage, InboundStatus
+from ..catalogue import UnitNotAccepted
+from ..models import InboundKind, InboundMessage, InboundStatus, LocalCode
 
 logger = logging.getLogger(__name__)
 
@@ -227,3 +229,40 @@ def process_pending(clinic=None, kind: str | None = None) -> int:
         process_inbound(message)
         done += 1
     return done
+
+
+# -- what staff do on the review page ------------------------------------------------------------
+
+
+def map_local_code(
+    *, clinic, system: str, code: str, analyte, unit: str = "", display: str = "", user=None
+) -> LocalCode:
+    """Map a lab's code to an analyte for the clinic (no analyte: skip it). ValidationError if the
+    unit override is not one the analyte accepts."""
+    code, unit = code.strip(), unit.strip()
+    if not code:
+        raise ValidationError({"code": "Which code?"})
+    if unit and analyte is None:
+        raise ValidationError({"unit": "A skipped code needs no unit."})
+    if unit and analyte is not None:
+        try:
+            analyte.to_canonical(1.0, unit)
+        except UnitNotAccepted as error:
+            raise ValidationError({"unit": str(error)}) from None
+    local, _ = LocalCode.objects.update_or_create(
+        clinic=clinic,
+        system=system.strip()[:100],
+        code=code[:60],
+        defaults={"analyte": analyte, "unit": unit, "display": display[:200], "created_by": user},
+    )
+    return local
+
+
+def assign_patient(*, message: InboundMessage, patient, user=None) -> InboundMessage:
+    """The patient a quarantined message is about, chosen by staff (same clinic only)."""
+    if patient.clinic_id != message.clinic_id:
+        raise ValidationError({"patient": "That patient belongs to another clinic."})
+    message.patient = patient
+    message.reviewed_by, message.reviewed_at = user, timezone.now()
+    message.save(update_fields=["patient", "reviewed_by", "reviewed_at"])
+    return message
