@@ -25,15 +25,21 @@ in the test database (tests/test_bench_queue.py), so the benchmark cannot rot.
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, this file's folder comes first on sys.path, and this file would then shadow the
+# standard library's `queue` (which psycopg, kombu and others import). Drop the folder; add the project.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aih_tracker.settings")
 
 DEFAULT_URL = "postgres://aih_tracker:aih_tracker@127.0.0.1:5432/bench_queue"

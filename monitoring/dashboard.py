@@ -135,7 +135,7 @@ def _params(scope: int | str) -> dict:
 
 
 def _store(scope: int | str, facts: list[PatientFacts], as_of: date) -> CohortSnapshot:
-    snapshot = summarise(facts, _params(scope), as_of, timezone.now().isoformat(timespec="minutes"))
+    snapshot = summarise(facts, _params(scope), as_of, timezone.localtime().isoformat(timespec="minutes"))
     cache.set(_key(scope, as_of), snapshot, SNAPSHOT_SECONDS)
     return snapshot
 

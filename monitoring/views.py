@@ -199,8 +199,8 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _assignee(request: HttpRequest):
-    wanted = request.POST.get("assignee", "")
+def _assignee(request: HttpRequest, field: str = "assignee"):
+    wanted = request.POST.get(field, "")
     if wanted == "me":
         return request.user
     return services.colleagues_for(request.user).filter(pk=wanted).first() if wanted.isdigit() else None
@@ -270,7 +270,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not selected:
         lines = [("warning", "Tick the alerts to act on first.")]
     elif do == "assign":
-        assignee = _assignee(request)
+        assignee = _assignee(request, "assign_to")  # "assignee" is the filter
         if assignee is None:
             lines = [("warning", "Choose who takes the selected alerts.")]
         else:

@@ -230,7 +230,7 @@ def test_bulk_acknowledge_and_assign_with_htmx(client, nurse, physician):
     assert "Acknowledged 2 alerts." in response.content.decode()
     assert set(Alert.objects.values_list("status", flat=True)) == {AlertStatus.ACKNOWLEDGED}
     selected = [f"{first.pk}:2", f"{second.pk}:2"]
-    client.post("/alerts/bulk/", {"selected": selected, "do": "assign", "assignee": str(physician.pk)})
+    client.post("/alerts/bulk/", {"selected": selected, "do": "assign", "assign_to": str(physician.pk)})
     assert set(Alert.objects.values_list("assignee", flat=True)) == {physician.pk}
 
 
@@ -289,3 +289,20 @@ def test_the_first_page_runs_a_fixed_number_of_queries(client, nurse, django_ass
     with django_assert_max_num_queries(10):
         response = client.get("/alerts/")
     assert response.content.decode().count('class="alert-item') == 20
+
+
+def test_bulk_acknowledge_keeps_the_assignee_filter_apart_from_the_bulk_assignee(client, nurse):
+    # The bulk form carries the queue's filters as hidden fields; its own "assign to" must not clobber
+    # the "assigned to" filter, or the re-rendered list would show someone else's selection.
+    mine = make_alert(assignee=nurse)
+    make_alert()
+    client.force_login(nurse)
+    response = client.post(
+        "/alerts/bulk/",
+        {"selected": [f"{mine.pk}:1"], "do": "acknowledge", "assignee": "me", "assign_to": "me"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.context["filters"].assignee == "me"
+    assert [alert.pk for alert in response.context["page"]] == [mine.pk]
+    response = client.post("/alerts/bulk/", {"do": "acknowledge", "assign_to": "me"}, headers={"HX-Request": "true"})
+    assert response.context["page"].paginator.count == 2  # no filter: everything to work
