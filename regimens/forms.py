@@ -114,9 +114,13 @@ class StartCourseForm(DoseFields):
         if protocol is not None and drug is not None and cleaned.get("started_on") and not self.errors:
             self.planned_steps = self._generate(protocol, cleaned)
             if self.planned_steps:
-                self.mg_per_day = self.planned_steps[0].dose_mg_per_day
+                first = self.planned_steps[0].dose_mg_per_day
                 if not self.conversion or cleaned.get("dose") is None:
-                    self.conversion = describe_per_kg(self.mg_per_day, self.weight_kg)
+                    self.conversion = describe_per_kg(first, self.weight_kg)
+                elif first != self.mg_per_day and protocol.weight_based is not None:
+                    cap = self.params[protocol.weight_based.max_dose_parameter]
+                    self.conversion += f"; starting dose {first:g} mg/day (2.5 mg tablets, at most {cap:g} mg)"
+                self.mg_per_day = first
         return cleaned
 
     def _generate(self, protocol, cleaned) -> list[PlannedStep]:

@@ -30,6 +30,7 @@ from .forms import (
 )
 from .models import MedicationCourse, PrescribingOverride, TaperPlan
 from .prescribing import PRESCRIBING_RULES, Prescription, SafetyCheck
+from .protocols import BY_CODE as PROTOCOLS
 from .services import PrescribingBlocked
 
 
@@ -73,7 +74,10 @@ def regimen(request: HttpRequest, pk: int) -> HttpResponse:
     )
     for course in courses:
         course.current_dose = max(course.dose_changes.all(), key=lambda change: change.effective_on, default=None)
-    plans = TaperPlan.objects.filter(course__patient=patient, is_active=True).select_related("course__drug")
+    plans = list(TaperPlan.objects.filter(course__patient=patient, is_active=True).select_related("course__drug"))
+    for plan in plans:
+        protocol = PROTOCOLS.get(plan.protocol)
+        plan.protocol_name = protocol.name if protocol else "Custom plan"
     context = {
         "patient": patient,
         "active_courses": [c for c in courses if c.stopped_on is None],
