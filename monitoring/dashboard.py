@@ -14,6 +14,7 @@ Two sources, each read in a fixed number of queries whatever the clinic's size:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
@@ -27,9 +28,12 @@ from .models import Alert, Severity
 from .parameters import defaults, parameters_for_clinic
 from .quality import CohortSnapshot, PatientFacts, cohort_facts, summarise
 
+logger = logging.getLogger(__name__)
+
 BLOODS_RULES = ("MON-01", "MON-02", "MON-03", "MON-04", "MON-05", "MON-06", "MON-07")
 SNAPSHOT_VERSION = 1  # raise when CohortSnapshot changes shape, so old cache entries are ignored
 SNAPSHOT_SECONDS = 36 * 3600  # a day's snapshot outlives the day a little; the key carries the date
+LATEST_SECONDS = 7 * 24 * 3600  # the latest one stands in while a missed nightly refresh catches up
 
 
 @dataclass(frozen=True)
@@ -126,8 +130,9 @@ def scope_of(user, clinic_id: int | None) -> int | str:
     return user.clinic_id
 
 
-def _key(scope: int | str, as_of: date) -> str:
-    return f"aih:cohort-snapshot:v{SNAPSHOT_VERSION}:{scope}:{as_of.isoformat()}"
+def _key(scope: int | str, as_of: date | str) -> str:
+    day = as_of.isoformat() if isinstance(as_of, date) else as_of
+    return f"aih:cohort-snapshot:v{SNAPSHOT_VERSION}:{scope}:{day}"
 
 
 def _params(scope: int | str) -> dict:
@@ -137,6 +142,7 @@ def _params(scope: int | str) -> dict:
 def _store(scope: int | str, facts: list[PatientFacts], as_of: date) -> CohortSnapshot:
     snapshot = summarise(facts, _params(scope), as_of, timezone.localtime().isoformat(timespec="minutes"))
     cache.set(_key(scope, as_of), snapshot, SNAPSHOT_SECONDS)
+    cache.set(_key(scope, "latest"), snapshot, LATEST_SECONDS)
     return snapshot
 
 
@@ -150,13 +156,33 @@ def _active_ids(scope: int | str) -> list[int]:
 
 
 def cohort_snapshot(user, clinic_id: int | None = None, as_of: date | None = None) -> CohortSnapshot:
-    """Today's snapshot for what this user sees; computed now (and kept) if there is none yet."""
+    """Today's snapshot for what this user sees.
+
+    If the nightly refresh has not run, the latest earlier snapshot is shown (the page says of which
+    day) and a refresh is queued; only a scope that never had one is computed during the request.
+    """
     as_of = as_of or timezone.localdate()
     scope = scope_of(user, clinic_id)
-    snapshot = cache.get(_key(scope, as_of))
-    if snapshot is None:
-        snapshot = _store(scope, cohort_facts(_active_ids(scope), as_of), as_of)
-    return snapshot
+    found = cache.get_many([_key(scope, as_of), _key(scope, "latest")])
+    if _key(scope, as_of) in found:
+        return found[_key(scope, as_of)]
+    latest = found.get(_key(scope, "latest"))
+    if latest is not None and latest.as_of < as_of:
+        _refresh_in_background(as_of)
+        return latest
+    return _store(scope, cohort_facts(_active_ids(scope), as_of), as_of)
+
+
+def _refresh_in_background(as_of: date) -> None:
+    """Queue one refresh of every snapshot for the day (the first stale page view does; others wait)."""
+    if not cache.add(f"aih:cohort-snapshot:refreshing:{as_of.isoformat()}", True, 3600):
+        return
+    from .tasks import refresh_cohort_snapshots as task
+
+    try:
+        task.delay()
+    except Exception:  # noqa: BLE001 - a broker outage must not break the dashboard; tonight's run catches up
+        logger.warning("Could not queue the cohort snapshot refresh; showing the latest snapshot.")
 
 
 def refresh_cohort_snapshots(as_of: date | None = None) -> dict[int | str, CohortSnapshot]:

@@ -393,6 +393,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "tiles": tiles,
         "sections": sections,
         "snapshot": snapshot,
+        "stale": snapshot.as_of < timezone.localdate(),
         "clinic_id": clinic_id,
         "clinics": clinic_choices(request.user),
     }

@@ -255,3 +255,18 @@ def test_the_nav_badge_refreshes_after_an_alert_action(client, make_user, alerts
     assert "alertsChanged" in json.loads(response.headers["HX-Trigger"])
     badge = client.get("/alerts/badge/", headers={"HX-Request": "true"}).content.decode()
     assert ">1<" in badge  # LT-03 and MON-01 were open and high; one is acknowledged now
+
+
+def test_a_missed_nightly_refresh_shows_the_latest_snapshot_and_queues_one(client, make_user, cohort, monkeypatch):
+    from monitoring import dashboard, tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.refresh_cohort_snapshots, "delay", lambda: queued.append(1))
+    user = make_user(Role.PHYSICIAN)
+    dashboard.cohort_snapshot(user, as_of=ago(1))  # yesterday's, as last night's job left it
+    client.force_login(user)
+    response = client.get("/dashboard/")
+    assert response.context["snapshot"].as_of == ago(1)
+    assert "today's are being computed" in response.content.decode()
+    client.get("/dashboard/")
+    assert queued == [1]  # one refresh, however many people look meanwhile
