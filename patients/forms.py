@@ -391,8 +391,15 @@ class LabRowForm(forms.Form):
                     self.entry, value, unit, sex=self.context.sex, params=self.context.params
                 )
                 if slip:
-                    text += f" Did you mean {value:g} {slip.unit}? ({self._canonical_text(slip.canonical)})"
+                    text += f" Did you mean {self._as_other_unit(value, slip)}?"
             self.add_error(target, text)
+
+    def _as_other_unit(self, value: float, slip: lab_entry.UnitSlip) -> str:
+        """ "85 µmol/L", or "3.5 g/dL (35 g/L)" when the suggested unit is not the canonical one."""
+        text = f"{value:g} {slip.unit}"
+        if lab_entry.unit_factor(self.entry, slip.unit) != 1:
+            text += f" ({self._canonical_text(slip.canonical)})"
+        return text
 
     def _canonical_text(self, canonical: float) -> str:
         return f"{canonical:.{self.entry.decimals}f} {lab_entry.display_unit(self.entry, self.entry.canonical_unit)}"
@@ -402,7 +409,7 @@ class LabRowForm(forms.Form):
         if slip:
             self.warnings.append(
                 f"{self.entry.name} {value:g} {unit} is {self._canonical_text(canonical)}: unusual. "
-                f"Was it {value:g} {slip.unit} ({self._canonical_text(slip.canonical)})?"
+                f"Was it {self._as_other_unit(value, slip)}?"
             )
         earlier = self.context.existing.get(self.entry.code, [])
         if any(lab_entry.same_value(self.entry, canonical, other) for other in earlier):
@@ -410,6 +417,11 @@ class LabRowForm(forms.Form):
                 f"The same {self.entry.name} result ({self._canonical_text(canonical)}) is already recorded "
                 f"for {self.context.collected_on:%d %b %Y}: probably a duplicate."
             )
+
+    @property
+    def has_hard_errors(self) -> bool:
+        """Errors that refuse the row, as opposed to an unconfirmed warning."""
+        return any(name != "confirm" for name in self.errors)
 
     @property
     def range_unit_shown(self) -> str:

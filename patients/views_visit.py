@@ -210,19 +210,19 @@ def visit_lab_row(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     screen = VisitScreen(patient)
     data = request.POST.copy()
-    _follow_unit_change(data, prefix, screen.analytes)
+    unit_changed = _follow_unit_change(data, prefix, screen.analytes)
     collected_on = _parse_date(data.get("labs_collected_on"))
     form = LabRowForm(data, prefix=prefix, analytes=screen.analytes, context=screen.lab_context(collected_on))
     form.is_valid()
-    return _lab_row_response(request, form, patient=patient)
+    return _lab_row_response(request, form, partial="lab_feedback", patient=patient, unit_changed=unit_changed)
 
 
-def _follow_unit_change(data, prefix: str, analytes: dict[str, Analyte]) -> None:
-    """When the unit changes, show the typed reference range in the new unit too."""
+def _follow_unit_change(data, prefix: str, analytes: dict[str, Analyte]) -> bool:
+    """When the unit changes, show the typed reference range in the new unit too (True if it did)."""
     analyte = analytes.get(data.get(f"{prefix}-analyte", ""))
     unit, range_unit = data.get(f"{prefix}-unit", ""), data.get(f"{prefix}-range_unit", "")
     if not analyte or unit == range_unit or unit not in analyte.units or range_unit not in analyte.units:
-        return
+        return False
     for name in ("ref_low", "ref_high"):
         try:
             value = float(data.get(f"{prefix}-{name}", ""))
@@ -232,6 +232,7 @@ def _follow_unit_change(data, prefix: str, analytes: dict[str, Analyte]) -> None
             lab_entry.from_canonical(analyte, analyte.to_canonical(value, range_unit), unit)
         )
     data[f"{prefix}-range_unit"] = unit
+    return True
 
 
 def _parse_date(text: str | None) -> date | None:

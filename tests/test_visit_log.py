@@ -192,7 +192,7 @@ def test_an_impossible_value_suggests_the_unit_it_would_make_sense_in(staff, pat
     response = post(staff, patient, visit_data({creatinine: {"value": "80", "unit": "mg/dL"}}))
     page = response.content.decode()
     assert "outside the plausible range" in page
-    assert "Did you mean 80 µmol/L? (80 µmol/L)" in page
+    assert "Did you mean 80 µmol/L?" in page
     assert nothing_saved()
 
 
@@ -201,7 +201,7 @@ def test_a_likely_unit_slip_warns_and_saves_only_once_confirmed(staff, patient):
     response = post(staff, patient, visit_data({BILIRUBIN: row}))
     page = response.content.decode()
     assert nothing_saved()
-    assert "Total bilirubin 85 mg/dL is 1453.5 µmol/L: unusual. Was it 85 µmol/L (85.0 µmol/L)?" in page
+    assert "Total bilirubin 85 mg/dL is 1453.5 µmol/L: unusual. Was it 85 µmol/L?" in page
     assert "Save Total bilirubin anyway" in page
     assert f'name="labs-{BILIRUBIN}-value" value="85"' in page
     response = post(staff, patient, visit_data({BILIRUBIN: row | {"confirm": "on"}}))
@@ -378,8 +378,11 @@ def lab_row_check(client, patient, index, **fields):
 def test_htmx_shows_the_converted_value_as_it_is_typed(staff, patient):
     response = lab_row_check(staff, patient, 4, analyte="bilirubin", value="2", unit="mg/dL", range_unit="mg/dL")
     page = response.content.decode()
-    assert page.lstrip().startswith('<tbody id="lab-row-labs-4"')
+    # Only the feedback is swapped, never the inputs being typed in (a slow answer cannot undo typing).
+    assert page.lstrip().startswith('<td class="converted" id="lab-row-labs-4-converted"')
     assert "34.2 µmol/L" in page
+    assert 'name="labs-4-value"' not in page and 'name="labs-4-ref_high"' not in page
+    assert 'id="lab-row-labs-4-messages" hx-swap-oob="true"' in page
     assert not LabResult.objects.exists()
 
 
@@ -387,8 +390,10 @@ def test_htmx_converts_the_range_when_the_unit_changes(staff, patient):
     page = lab_row_check(
         staff, patient, 4, analyte="bilirubin", value="", unit="mg/dL", range_unit="µmol/L", ref_low="0", ref_high="21"
     ).content.decode()
+    assert 'id="lab-row-labs-4-range" hx-swap-oob="true"' in page
     assert 'name="labs-4-ref_high" value="1.228"' in page
     assert 'name="labs-4-range_unit" value="mg/dL"' in page
+    assert 'name="labs-4-value"' not in page
 
 
 def test_htmx_warns_of_a_unit_slip_while_typing(staff, patient):
@@ -396,3 +401,13 @@ def test_htmx_warns_of_a_unit_slip_while_typing(staff, patient):
         staff, patient, 4, analyte="bilirubin", value="85", unit="mg/dL", range_unit="mg/dL"
     ).content.decode()
     assert "Was it 85 µmol/L" in page and "Save Total bilirubin anyway" in page
+
+
+def test_a_slip_into_a_non_canonical_unit_shows_both_units(staff, patient):
+    haemoglobin, albumin = VISIT_PANEL.index("haemoglobin"), VISIT_PANEL.index("albumin")
+    page = post(
+        staff, patient, visit_data({haemoglobin: {"value": "12.5"}, albumin: {"value": "3.5"}})
+    ).content.decode()
+    assert "Was it 12.5 g/dL (125 g/L)?" in page  # warned: 12.5 g/L is possible, if barely
+    assert "Did you mean 3.5 g/dL (35.0 g/L)?" in page  # refused: below albumin's plausible range
+    assert nothing_saved()
