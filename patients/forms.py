@@ -64,9 +64,7 @@ class PatientForm(forms.ModelForm):
             "date_of_birth": DATE,
             "diagnosis_date": DATE,
             "cirrhosis_diagnosed_on": DATE,
-            "viral_hepatitis_excluded": forms.Select(
-                choices=[("unknown", "Not known"), ("true", "Yes: markers negative"), ("false", "No")]
-            ),
+            "viral_hepatitis_excluded": forms.NullBooleanSelect(),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {"cirrhosis_diagnosed_on": "Cirrhosis found on", "cirrhosis_basis": "Cirrhosis basis"}
@@ -77,6 +75,11 @@ class PatientForm(forms.ModelForm):
         self.clinic_id = clinic_id
         self.instance.clinic_id = clinic_id
         self.mrn_owner: Patient | None = None
+        self.fields["viral_hepatitis_excluded"].widget.choices = [
+            ("unknown", "Not known"),
+            ("true", "Yes: markers negative"),
+            ("false", "No"),
+        ]
         self.fields["cirrhosis_basis"].choices = [("", "No cirrhosis")] + [
             c for c in self.fields["cirrhosis_basis"].choices if c[0]
         ]
@@ -129,9 +132,10 @@ class IntakeRecordForm(forms.ModelForm):
 
 
 def _yes_no_select(positive: str, negative: str) -> forms.TypedChoiceField:
+    # "True"/"False" are how a stored boolean renders, so an edited row shows its result selected.
     return forms.TypedChoiceField(
-        choices=[("", "—"), ("true", positive), ("false", negative)],
-        coerce=lambda v: v == "true",
+        choices=[("", "—"), ("True", positive), ("False", negative)],
+        coerce=lambda v: v == "True",
         empty_value=None,
         label="Result",
     )

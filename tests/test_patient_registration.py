@@ -61,7 +61,7 @@ def test_staff_register_a_patient_with_antibodies_tpmt_and_vaccination(
     data = registration(
         **{
             "antibodies-0-antibody": "sma",
-            "antibodies-0-positive": "true",
+            "antibodies-0-positive": "True",
             "antibodies-0-titre": "160",
             "antibodies-0-tested_on": "2024-10-20",
             "pgx-0-gene": "tpmt",
@@ -129,7 +129,7 @@ def test_a_duplicate_that_races_past_the_form_is_caught_by_the_database(staff_cl
 def test_a_bad_intake_row_saves_nothing_and_keeps_what_was_typed(staff_client):
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     data = registration(
-        **{"antibodies-0-antibody": "ana", "antibodies-0-positive": "true", "antibodies-0-tested_on": tomorrow}
+        **{"antibodies-0-antibody": "ana", "antibodies-0-positive": "True", "antibodies-0-tested_on": tomorrow}
     )
     response = staff_client.post("/patients/new/", data)
     page = response.content.decode()
@@ -148,7 +148,7 @@ def test_a_bad_intake_row_saves_nothing_and_keeps_what_was_typed(staff_client):
         ({"cirrhosis_diagnosed_on": "2023-05-01"}, "cirrhosis_basis", "Give both the date cirrhosis was found"),
         ({"date_of_birth": "2999-01-01"}, "date_of_birth", "cannot be in the future"),
         ({"diagnosis_date": "1970-01-01"}, "diagnosis_date", "before the date of birth"),
-        ({"antibodies-0-antibody": "ana", "antibodies-0-positive": "false", "antibodies-0-titre": "80",
+        ({"antibodies-0-antibody": "ana", "antibodies-0-positive": "False", "antibodies-0-titre": "80",
           "antibodies-0-tested_on": "2024-01-01"}, "antibodies-0-titre", "A negative result has no titre"),
         ({"pgx-0-gene": "tpmt", "pgx-0-phenotype": "normal", "pgx-0-activity": "30", "pgx-0-tested_on": "2024-01-01"},
          "pgx-0-activity_unit", "Give the unit"),
@@ -168,17 +168,21 @@ def test_each_intake_check_shows_its_message_next_to_the_field(staff_client, fie
 
 
 def test_editing_corrects_the_patient_and_an_existing_record(staff_client):
-    patient = PatientFactory(mrn="E-1", family_name="Keyes", given_name="Tom", sex="male")
+    patient = PatientFactory(
+        mrn="E-1", family_name="Keyes", given_name="Tom", sex="male", viral_hepatitis_excluded=True
+    )
     antibody = Autoantibody.objects.create(
         patient=patient, antibody="ana", positive=True, titre=80, tested_on=date(2024, 1, 2)
     )
     page = staff_client.get(f"/patients/{patient.pk}/edit/").content.decode()
     assert 'value="E-1"' in page and 'value="80"' in page
+    assert '<option value="True" selected>Positive</option>' in page  # stored values show as stored
+    assert '<option value="true" selected>Yes: markers negative</option>' in page
     data = registration(mrn="E-1", family_name="Keyes", given_name="Tom", sex="male", aih_type="type2")
     data |= management("antibodies", total=2, initial=1) | {
         "antibodies-0-id": str(antibody.pk),
         "antibodies-0-antibody": "ana",
-        "antibodies-0-positive": "true",
+        "antibodies-0-positive": "True",
         "antibodies-0-titre": "320",
         "antibodies-0-tested_on": "2024-01-02",
     }

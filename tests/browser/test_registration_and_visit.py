@@ -46,13 +46,13 @@ def test_register_a_patient_from_the_patient_list(log_in, live_server, screensho
     page.get_by_label("Reproductive potential").select_option("yes")
     antibodies = page.get_by_role("group", name="Autoantibodies")
     antibodies.get_by_label("Antibody (row 1)").select_option("sma")
-    antibodies.get_by_label("Result (row 1)").select_option("true")
+    antibodies.get_by_label("Result (row 1)").select_option("True")
     antibodies.get_by_label("Titre 1: (row 1)").fill("160")
     antibodies.get_by_label("Tested on (row 1)").fill("2024-10-20")
     page.evaluate("window.notReloaded = true")
     antibodies.get_by_role("button", name="Add another row").click()  # htmx
     antibodies.get_by_label("Antibody (row 2)").select_option("ana")
-    antibodies.get_by_label("Result (row 2)").select_option("false")
+    antibodies.get_by_label("Result (row 2)").select_option("False")
     antibodies.get_by_label("Tested on (row 2)").fill("2024-10-20")
     assert page.evaluate("window.notReloaded === true")
     tpmt = page.get_by_role("group", name="TPMT / NUDT15")
@@ -127,6 +127,7 @@ def test_log_a_visit_with_a_lab_panel_and_a_unit_conversion(on_prednisolone, log
     page.get_by_role("button", name="Save visit").click()
     expect(page.get_by_text("saved with 4 results")).to_be_visible()
     expect(page.get_by_role("heading", name="Visits")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "patient-page-after-visit.png"), full_page=True)
     visit = Visit.objects.get(patient=patient)
     values = dict(LabResult.objects.filter(visit=visit).values_list("analyte__code", "value"))
     assert values == {"alt": 85, "bilirubin": pytest.approx(34.2), "igg": pytest.approx(18.5), "potassium": 4.1}
@@ -187,3 +188,23 @@ def test_a_visit_can_be_logged_with_the_keyboard_alone(on_prednisolone, log_in, 
     assert LabResult.objects.get(analyte__code="bilirubin").value == pytest.approx(1453.5)
     assert DoseChange.objects.count() == 1
     assert Visit.objects.get().visit_date == timezone.localdate()
+
+
+def test_a_patient_can_be_registered_with_the_keyboard_alone(log_in, live_server):
+    create_demo_users()
+    page = log_in("staff", DEMO_PASSWORD)
+    tab_to(page, page.get_by_role("link", name="Register patient"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Register a patient")).to_be_visible()
+    for label, keys in [("MRN", "KB-1"), ("Family name", "Keyes"), ("Given name", "Tom")]:
+        tab_to(page, page.get_by_label(label))
+        page.keyboard.type(keys)
+    tab_to(page, page.get_by_label("Date of birth"))
+    page.keyboard.type("03011984")  # month, day, year segments of the date field
+    tab_to(page, page.get_by_label("Sex"))
+    page.keyboard.press("ArrowDown")  # Female
+    tab_to(page, page.get_by_role("button", name="Register patient"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="KEYES, Tom")).to_be_visible()
+    patient = Patient.objects.get(mrn="KB-1")
+    assert (patient.date_of_birth, patient.sex) == (date(1984, 3, 1), "female")
