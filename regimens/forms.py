@@ -365,9 +365,15 @@ class OverrideForm(forms.Form):
         "patient page.",
     )
 
+    overridden_rules = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, blocking: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.blocking = blocking
+
+    def clean_overridden_rules(self) -> list[str]:
+        """The critical rules the confirm page showed (a reason covers those, not one that appeared since)."""
+        return [rule for rule in self.cleaned_data["overridden_rules"].split(",") if rule]
 
     def clean_override_reason(self) -> str:
         reason = self.cleaned_data["override_reason"].strip()

@@ -7,7 +7,7 @@ reason; the override is stored with the course (audited by simple_history).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -78,9 +78,16 @@ def new_course(drug: Drug, started_on: date, dose_mg_per_day: float | None) -> N
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def _require_override(check: SafetyCheck, reason: str) -> None:
-    if check.blocking and not reason.strip():
-        raise PrescribingBlocked(check.blocking)
+def _require_override(check: SafetyCheck, reason: str, overridden_rules: Collection[str] | None) -> None:
+    """A critical finding needs a reason, and (when the caller says which rules it showed) must be one of them.
+
+    A reason given on a page that showed AZA-01 does not cover an AZA-08 that appeared since.
+    """
+    if not check.blocking:
+        return
+    unseen = [f for f in check.blocking if overridden_rules is not None and f.rule_id not in overridden_rules]
+    if not reason.strip() or unseen:
+        raise PrescribingBlocked(unseen or check.blocking)
 
 
 def _record_overrides(check: SafetyCheck, *, patient: Patient, course: MedicationCourse, reason: str, user) -> None:
@@ -135,10 +142,11 @@ def start_course(
     protocol: str = "",
     taper_steps: Sequence[StepInput] = (),
     override_reason: str = "",
+    overridden_rules: Collection[str] | None = None,
 ) -> MedicationCourse:
     """Start a course (with its first dose, and its taper plan if one is given)."""
     check = safety_check(patient, Prescription(started_on, start=new_course(drug, started_on, dose_mg_per_day)))
-    _require_override(check, override_reason)
+    _require_override(check, override_reason, overridden_rules)
     course = _create_course(
         patient=patient,
         drug=drug,
@@ -182,6 +190,7 @@ def change_dose(
     note: str = "",
     taper_step: TaperStep | None = None,
     override_reason: str = "",
+    overridden_rules: Collection[str] | None = None,
 ) -> DoseChange:
     """A new dose from `effective_on`; linked to the taper step it carries out (given, or matched)."""
     if course.stopped_on is not None:
@@ -196,7 +205,7 @@ def change_dose(
         course.patient,
         Prescription(effective_on, dose_change_course_id=course.pk, dose_mg_per_day=dose_mg_per_day),
     )
-    _require_override(check, override_reason)
+    _require_override(check, override_reason, overridden_rules)
     change = DoseChange.objects.create(
         course=course,
         effective_on=effective_on,
@@ -261,6 +270,7 @@ def switch_course(
     line_of_therapy: int | None = None,
     schedule: str = "",
     override_reason: str = "",
+    overridden_rules: Collection[str] | None = None,
 ) -> MedicationCourse:
     """Stop one course and start another on the same day, all or nothing (e.g. AZA -> MMF for intolerance)."""
     patient = course.patient
@@ -273,7 +283,7 @@ def switch_course(
             stop_reason=stop_reason,
         ),
     )
-    _require_override(check, override_reason)
+    _require_override(check, override_reason, overridden_rules)
     note = stop_note or f"Switched to {drug.name}."
     _stop(course, stopped_on=switched_on, reason=stop_reason, adverse_event=adverse_event, note=note)
     new = _create_course(

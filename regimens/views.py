@@ -28,8 +28,8 @@ from .forms import (
     TaperStepFormSet,
     step_initial,
 )
-from .models import MedicationCourse, PrescribingOverride, TaperPlan
-from .prescribing import PRESCRIBING_RULES, Prescription, SafetyCheck
+from .models import AdverseEventKind, MedicationCourse, PrescribingOverride, TaperPlan
+from .prescribing import PRESCRIBING_RULES, Prescription
 from .protocols import BY_CODE as PROTOCOLS
 from .services import PrescribingBlocked
 
@@ -45,9 +45,11 @@ def _stage(request: HttpRequest) -> str:
     return "confirm" if "confirm" in request.POST else "check"
 
 
-def _blocked(override: OverrideForm, blocked: PrescribingBlocked) -> SafetyCheck:
-    override.add_error("override_reason", "A critical finding blocks this prescription: give the reason to override.")
-    return SafetyCheck(blocked.findings)
+def _blocked(override: OverrideForm, blocked: PrescribingBlocked) -> None:
+    rules = ", ".join(f.rule_id for f in blocked.findings)
+    override.add_error(
+        "override_reason", f"A critical finding blocks this prescription: give the reason to override {rules}."
+    )
 
 
 def _adverse_event(form, course: MedicationCourse):
@@ -133,9 +135,10 @@ def start_course(request: HttpRequest, pk: int) -> HttpResponse:
                 protocol=data.get("protocol", ""),
                 taper_steps=steps,
                 override_reason=override.cleaned_data["override_reason"],
+                overridden_rules=override.cleaned_data["overridden_rules"],
             )
         except PrescribingBlocked as blocked:
-            check = _blocked(override, blocked)
+            _blocked(override, blocked)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -177,9 +180,10 @@ def change_dose(request: HttpRequest, pk: int, course_pk: int) -> HttpResponse:
                 note=data.get("note", ""),
                 taper_step=data.get("taper_step"),
                 override_reason=override.cleaned_data["override_reason"],
+                overridden_rules=override.cleaned_data["overridden_rules"],
             )
         except PrescribingBlocked as blocked:
-            check = _blocked(override, blocked)
+            _blocked(override, blocked)
         except ValidationError as error:
             form.add_error(None, error)
             return render(request, "regimens/change_dose.html", context)
@@ -243,9 +247,9 @@ def switch_course(request: HttpRequest, pk: int, course_pk: int) -> HttpResponse
     override = OverrideForm(request.POST if confirming else None, blocking=bool(check.blocking))
     if confirming and override.is_valid():
         try:
-            new = _switch(request, form, course, on, override.cleaned_data["override_reason"])
+            new = _switch(request, form, course, on, override.cleaned_data)
         except PrescribingBlocked as blocked:
-            check = _blocked(override, blocked)
+            _blocked(override, blocked)
         except ValidationError as error:
             form.add_error(None, error)
             return render(request, "regimens/switch_course.html", context)
@@ -253,10 +257,21 @@ def switch_course(request: HttpRequest, pk: int, course_pk: int) -> HttpResponse
             messages.success(request, f"Switched from {course.drug} to {new.drug} on {on:%d %b %Y}.")
             return redirect("regimens:regimen", pk=patient.pk)
     context |= {"check": check, "override": override, "confirm": True, "rules": PRESCRIBING_RULES}
+    context["stop_summary"] = _stop_summary(data)
     return render(request, "regimens/switch_course.html", context)
 
 
-def _switch(request: HttpRequest, form: SwitchCourseForm, course: MedicationCourse, on, reason: str):
+def _stop_summary(data: dict) -> str:
+    """'intolerance: nausea / vomiting (new adverse event)' for the confirm page."""
+    reason = data["stop_reason"].replace("_", "-")
+    if data.get("adverse_event"):
+        return f"{reason}: {str(data['adverse_event']).lower()}"
+    if reason == "intolerance" and data.get("new_event_kind"):
+        return f"{reason}: {AdverseEventKind(data['new_event_kind']).label.lower()} (new adverse event)"
+    return reason
+
+
+def _switch(request: HttpRequest, form: SwitchCourseForm, course: MedicationCourse, on, override: dict):
     data = form.cleaned_data
     # The new adverse event (if any) belongs to the same all-or-nothing switch.
     with transaction.atomic():
@@ -271,7 +286,8 @@ def _switch(request: HttpRequest, form: SwitchCourseForm, course: MedicationCour
             prescriber=request.user,
             line_of_therapy=data["line_of_therapy"],
             schedule=data.get("schedule", ""),
-            override_reason=reason,
+            override_reason=override["override_reason"],
+            overridden_rules=override["overridden_rules"],
         )
 
 

@@ -107,3 +107,51 @@ def test_azathioprine_without_tpmt_is_blocked_then_overridden_with_a_reason(
     expect(panel).to_contain_text("AZA-01 overridden")
     expect(panel).to_contain_text(reason)
     panel.screenshot(path=str(screenshot_dir / "patient-page-regimen-panel.png"))
+
+
+def test_switch_azathioprine_to_mycophenolate_for_intolerance_links_and_buttons_by_keyboard(
+    log_in, live_server, patient, screenshot_dir
+):
+    from aih_tracker.models import User
+    from patients.models import PharmacogeneticTest
+    from regimens import services
+    from tests.factories import drug
+
+    PharmacogeneticTest.objects.create(patient=patient, gene="tpmt", phenotype="normal", tested_on=date(2024, 1, 5))
+    physician = User.objects.get(username="physician")
+    aza = services.start_course(
+        patient=patient,
+        drug=drug("azathioprine"),
+        started_on=date.today() - timedelta(days=60),
+        dose_mg_per_day=100,
+        prescriber=physician,
+    )
+    page = log_in("physician", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/regimen/")
+    page.get_by_role("link", name="Switch").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Switch from Azathioprine")).to_be_visible()
+
+    def type_into(label: str, text: str) -> None:
+        page.get_by_label(label, exact=True).focus()
+        page.keyboard.type(text)
+
+    page.get_by_label("Reason:", exact=True).select_option("intolerance")
+    page.get_by_label("New adverse event:", exact=True).select_option("nausea")
+    type_into("Description:", "Vomiting since the dose increase")
+    page.get_by_label("Onset:", exact=True).fill((date.today() - timedelta(days=5)).isoformat())
+    page.get_by_label("New drug:", exact=True).select_option(label="Mycophenolate mofetil")
+    type_into("Dose:", "2000")
+    page.get_by_label("Dose:", exact=True).press("Enter")  # Enter submits the form
+
+    expect(page.get_by_role("heading", name="Safety checks")).to_be_visible()
+    expect(page.get_by_text("Stop Azathioprine (intolerance: nausea / vomiting (new adverse event))")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "prescribe-switch-confirm.png"), full_page=True)
+    page.get_by_role("button", name="Switch").focus()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("status")).to_contain_text("Switched from Azathioprine to Mycophenolate mofetil")
+    aza.refresh_from_db()
+    assert aza.stop_reason == "intolerance" and aza.stop_adverse_event.kind == "nausea"
+    past = page.locator("#past-heading").locator("..")
+    expect(past).to_contain_text("Intolerance (adverse event): Nausea / vomiting")

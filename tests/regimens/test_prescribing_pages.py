@@ -146,11 +146,14 @@ def test_azathioprine_without_tpmt_is_blocked_until_an_override_reason_is_given(
     assert "Blocked:" in page and "AZA-01" in page and "No TPMT result on file" in page
     # Confirming without a reason is refused; nothing saved.
     page = physician_client.post(start_url(patient), confirm(data, override_reason="  ")).content.decode()
+    assert 'name="overridden_rules" value="AZA-01"' in page
     assert "give the reason to override" in page
     assert not MedicationCourse.objects.exists() and not PrescribingOverride.objects.exists()
     # With a reason: saved, and the override is stored, audited and shown on the patient page.
     reason = "TPMT sent; low starting dose agreed with the patient"
-    response = physician_client.post(start_url(patient), confirm(data, override_reason=reason))
+    response = physician_client.post(
+        start_url(patient), confirm(data, override_reason=reason, overridden_rules="AZA-01")
+    )
     assert response.status_code == 302
     override = PrescribingOverride.objects.get()
     assert (override.rule_id, override.severity, override.reason, override.overridden_by) == (
@@ -164,6 +167,42 @@ def test_azathioprine_without_tpmt_is_blocked_until_an_override_reason_is_given(
     assert override.history.count() == 1 and override.history.get().history_user == physician
     detail = physician_client.get(f"/patients/{patient.pk}/").content.decode()
     assert "AZA-01" in detail and reason in detail
+
+
+def test_a_reason_covers_only_the_critical_findings_the_physician_was_shown(physician_client, patient, physician):
+    # The confirm page showed AZA-01; since then allopurinol was started elsewhere (AZA-08, critical).
+    services.start_course(
+        patient=patient,
+        drug=drug("allopurinol"),
+        started_on=date(2025, 3, 1),
+        dose_mg_per_day=300,
+        prescriber=physician,
+    )
+    data = confirm(form("azathioprine", dose="100"), override_reason="TPMT pending", overridden_rules="AZA-01")
+    page = physician_client.post(start_url(patient), data).content.decode()
+    assert "give the reason to override AZA-08" in page
+    assert not MedicationCourse.objects.filter(drug__code="azathioprine").exists()
+    with pytest.raises(services.PrescribingBlocked) as blocked:
+        services.start_course(
+            patient=patient,
+            drug=drug("azathioprine"),
+            started_on=date(2025, 3, 3),
+            dose_mg_per_day=100,
+            prescriber=physician,
+            override_reason="TPMT pending",
+            overridden_rules=["AZA-01"],
+        )
+    assert [f.rule_id for f in blocked.value.findings] == ["AZA-08"]
+    page = physician_client.post(start_url(patient), data | {"overridden_rules": "AZA-01,AZA-08"})
+    assert page.status_code == 302
+    assert sorted(PrescribingOverride.objects.values_list("rule_id", flat=True)) == ["AZA-01", "AZA-08"]
+
+
+def test_back_to_edit_keeps_what_was_typed(physician_client, patient, tpmt_normal):
+    data = form("azathioprine", dose="1.5", dose_unit="mg_kg", schedule="50 mg morning, 58 mg evening") | {"edit": "1"}
+    page = physician_client.post(start_url(patient), data).content.decode()
+    assert 'name="dose" value="1.5"' in page and "50 mg morning, 58 mg evening" in page
+    assert "Check and continue" in page and not MedicationCourse.objects.exists()
 
 
 def test_warnings_do_not_block(physician_client, patient, tpmt_normal):
