@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
@@ -130,15 +131,25 @@ def filter_alerts(alerts: QuerySet, filters: QueueFilters, user) -> QuerySet:
 
 
 def queue_alerts(user, filters: QueueFilters) -> QuerySet:
-    """The alerts to list, in queue order, with patient, assignee and history fetched in bulk."""
+    """The alerts to list, in queue order (rows only: `with_details` loads what a page shows)."""
     alerts = filter_alerts(Alert.objects.for_user(user), filters, user)
     if filters.view in ("by_data", "by_user"):
-        alerts = alerts.order_by("-resolved_at", "pk")  # what cleared most recently first
-    else:
-        alerts = alerts.in_queue_order()
-    return alerts.select_related("patient", "assignee").prefetch_related(
+        return alerts.order_by("-resolved_at", "pk")  # what cleared most recently first
+    return alerts.in_queue_order()
+
+
+def with_details(alert_ids: Sequence[int]) -> list[Alert]:
+    """These alerts, in this order, with patient, assignee and history fetched in bulk (two queries).
+
+    The queue pages over ids and loads the full rows of one page only: sorting thousands of alerts
+    with their evidence, patients and assignees attached costs several times the sort itself.
+    """
+    alerts = Alert.objects.filter(pk__in=list(alert_ids)).select_related("patient", "assignee")
+    alerts = alerts.prefetch_related(
         Prefetch("actions", queryset=AlertAction.objects.select_related("by").order_by("at", "id"))
     )
+    by_pk = {alert.pk: alert for alert in alerts}
+    return [by_pk[pk] for pk in alert_ids if pk in by_pk]
 
 
 def view_counts(user, clinic_id: int | None = None) -> dict[str, int]:

@@ -33,6 +33,7 @@ from .queue import (
     rule_title,
     urgent_count,
     view_counts,
+    with_details,
 )
 from .recall import SHOW, RecallFilters, filter_rows, recall_csv, schedule_rows
 from .services import AlertAlreadyHandled
@@ -88,12 +89,13 @@ class _CountedPaginator(Paginator):
 
 def _queue_context(request: HttpRequest, filters: QueueFilters) -> dict:
     counts = view_counts(request.user, filters.clinic)
-    alerts = queue_alerts(request.user, filters)
+    ids = queue_alerts(request.user, filters).values_list("pk", flat=True)
     if filters.narrows_within_tab:
-        paginator = Paginator(alerts, ALERTS_PER_PAGE)
+        paginator = Paginator(ids, ALERTS_PER_PAGE)
     else:
-        paginator = _CountedPaginator(alerts, ALERTS_PER_PAGE, counts[filters.view])
+        paginator = _CountedPaginator(ids, ALERTS_PER_PAGE, counts[filters.view])
     page = paginator.get_page(filters.page)
+    page.object_list = with_details(list(page.object_list))
     base = reverse("monitoring:alerts")
     # The nav badge counts every alert the user may see: the tab counts' query has it unless narrowed.
     badge = {} if filters.clinic else {"alert_badge": counts["urgent"]}
