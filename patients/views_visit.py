@@ -144,7 +144,10 @@ def _with_extra_lab(data, code: str, patient: Patient):
     screen = VisitScreen(patient)
     if code not in screen.analytes:
         return data
-    index = int(data.get("labs-TOTAL_FORMS", "0") or 0)
+    try:
+        index = int(data.get("labs-TOTAL_FORMS", ""))
+    except ValueError:
+        return data  # a tampered form: the formset reports its broken management data
     data = with_extra_row(data, "labs")
     for name, value in screen.lab_initial(code).items():
         data[f"labs-{index}-{name}"] = value

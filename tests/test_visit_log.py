@@ -411,3 +411,14 @@ def test_a_slip_into_a_non_canonical_unit_shows_both_units(staff, patient):
     assert "Was it 12.5 g/dL (125 g/L)?" in page  # warned: 12.5 g/L is possible, if barely
     assert "Did you mean 3.5 g/dL (35.0 g/L)?" in page  # refused: below albumin's plausible range
     assert nothing_saved()
+
+
+def test_a_tampered_form_count_is_reported_not_crashed_on(staff, patient):
+    data = visit_data({ALT: {"value": "85"}}, add_row="labs", add_analyte="potassium")
+    data["labs-TOTAL_FORMS"] = "many"
+    assert post(staff, patient, data).status_code == 200
+    data.pop("add_row")
+    response = post(staff, patient, data)
+    assert response.status_code == 200
+    assert "ManagementForm data is missing or has been tampered with" in response.content.decode()
+    assert nothing_saved()
