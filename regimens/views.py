@@ -79,7 +79,7 @@ def regimen(request: HttpRequest, pk: int) -> HttpResponse:
     plans = list(TaperPlan.objects.filter(course__patient=patient, is_active=True).select_related("course__drug"))
     for plan in plans:
         protocol = PROTOCOLS.get(plan.protocol)
-        plan.protocol_name = protocol.name if protocol else "Custom plan"
+        plan.protocol_name = protocol.name if protocol else plan.protocol  # "custom", or a code from elsewhere
     context = {
         "patient": patient,
         "active_courses": [c for c in courses if c.stopped_on is None],

@@ -143,7 +143,7 @@ def test_the_htmx_preview_shows_the_generated_steps(physician_client, patient):
 def test_azathioprine_without_tpmt_is_blocked_until_an_override_reason_is_given(physician_client, patient, physician):
     data = form("azathioprine", dose="100")
     page = physician_client.post(start_url(patient), data).content.decode()
-    assert "Blocked:" in page and "AZA-01" in page and "No TPMT result on file" in page
+    assert "Blocked:" in page and 'data-rule="AZA-01"' in page and "No TPMT result on file" in page
     # Confirming without a reason is refused; nothing saved.
     page = physician_client.post(start_url(patient), confirm(data, override_reason="  ")).content.decode()
     assert 'name="overridden_rules" value="AZA-01"' in page
@@ -166,7 +166,7 @@ def test_azathioprine_without_tpmt_is_blocked_until_an_override_reason_is_given(
     assert override.evidence["tpmt_result"] == "none on file"
     assert override.history.count() == 1 and override.history.get().history_user == physician
     detail = physician_client.get(f"/patients/{patient.pk}/").content.decode()
-    assert "AZA-01" in detail and reason in detail
+    assert "AZA-01</strong> overridden" in detail and reason in detail
 
 
 def test_a_reason_covers_only_the_critical_findings_the_physician_was_shown(physician_client, patient, physician):
@@ -208,7 +208,7 @@ def test_back_to_edit_keeps_what_was_typed(physician_client, patient, tpmt_norma
 def test_warnings_do_not_block(physician_client, patient, tpmt_normal):
     data = form("azathioprine", dose="150")  # 2.08 mg/kg at 72 kg (AZA-07, §3.7)
     page = physician_client.post(start_url(patient), data).content.decode()
-    assert "AZA-07" in page and "Blocked:" not in page and "Override reason" not in page
+    assert 'data-rule="AZA-07"' in page and "Blocked:" not in page and "Override reason" not in page
     assert physician_client.post(start_url(patient), confirm(data)).status_code == 302
     assert not PrescribingOverride.objects.exists()
 
@@ -230,7 +230,7 @@ def test_budesonide_in_cirrhosis_is_blocked(physician_client, patient):
     patient.cirrhosis_diagnosed_on, patient.cirrhosis_basis = date(2024, 5, 1), "elastography"
     patient.save()
     page = physician_client.post(start_url(patient), form("budesonide", dose="9")).content.decode()
-    assert "CI-01" in page and "Blocked:" in page
+    assert 'data-rule="CI-01"' in page and "Blocked:" in page
 
 
 # -- change dose --------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def test_a_dose_change_is_checked_and_recorded(physician_client, patient, tpmt_n
     url = f"/patients/{patient.pk}/regimen/{course.pk}/dose/"
     data = {"effective_on": "2025-03-03", "dose": "175", "dose_unit": "mg_day", "taper_step": "", "schedule": ""}
     page = physician_client.post(url, data).content.decode()
-    assert "AZA-07" in page  # 175 mg at 72 kg = 2.43 mg/kg: a warning on the confirm step
+    assert 'data-rule="AZA-07"' in page  # 175 mg at 72 kg = 2.43 mg/kg: a warning on the confirm step
     assert physician_client.post(url, data | {"confirm": "1"}).status_code == 302
     assert list(course.dose_changes.values_list("dose_mg_per_day", flat=True)) == [100, 175]
 
@@ -391,7 +391,7 @@ def test_a_blocked_switch_leaves_no_rows(physician_client, patient, azathioprine
     PregnancyEpisode.objects.create(patient=patient, kind="pregnant", started_on=date(2025, 2, 1))
     url = f"/patients/{patient.pk}/regimen/{azathioprine.pk}/switch/"
     page = physician_client.post(url, switch_data(confirm="1")).content.decode()
-    assert "CI-04" in page and "give the reason to override" in page
+    assert 'data-rule="CI-04"' in page and "give the reason to override CI-04" in page
     azathioprine.refresh_from_db()
     assert azathioprine.stopped_on is None
     assert MedicationCourse.objects.count() == 1
@@ -444,3 +444,17 @@ def test_a_new_taper_plan_replaces_the_active_one(physician_client, patient, phy
     assert physician_client.post(url, data | steps | {"confirm": "1"}).status_code == 302
     plan = TaperPlan.objects.get(course=course, is_active=True)
     assert [s.starts_on for s in plan.steps.all()] == [date(2025, 3, 3), date(2025, 4, 14)]
+
+
+def test_the_check_runs_with_the_clinics_parameters(physician_client, patient, tpmt_normal, physician):
+    # The clinic lowered the AZA ceiling to 1.5 mg/kg (monitoring/parameters.py, admin-editable):
+    # the prescribing check, being the engine's AZA-07, follows it.
+    from monitoring.models import ClinicalParameter
+
+    data = form("azathioprine", dose="1.75", dose_unit="mg_kg")  # 126 mg at 72 kg
+    assert 'data-rule="AZA-07"' not in physician_client.post(start_url(patient), data).content.decode()
+    ClinicalParameter.objects.create(
+        clinic=patient.clinic, key="aza_mg_per_kg_range", value=[1.0, 1.5], reason="Local policy", updated_by=physician
+    )
+    page = physician_client.post(start_url(patient), data).content.decode()
+    assert 'data-rule="AZA-07"' in page and "1.75 mg/kg/day (above 1.5)" in page
