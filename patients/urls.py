@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/visits/new/lab-row/", views_visit.visit_lab_row, name="visit_lab_row"),
     path("<int:pk>/visits/new/add-lab/", views_visit.visit_add_lab, name="visit_add_lab"),
     path("<int:pk>/visits/new/add-event/", views_visit.visit_add_event, name="visit_add_event"),
+    path("<int:pk>/visits/new/medicines/", views_visit.visit_medicines, name="visit_medicines"),
 ]

@@ -72,8 +72,11 @@ class VisitScreen:
             "ref_high": _number(default.high) if default else "",
         }
 
+    def running_courses(self, on: date) -> list[MedicationCourse]:
+        return sorted((c for c in self.courses.values() if c.is_active_on(on)), key=lambda c: c.drug.name)
+
     def forms(self):
-        running = [c for c in self.courses.values() if c.is_active_on(self.visit_date or _today())]
+        running = self.running_courses(self.visit_date or _today())
         kwargs = {"analytes": self.analytes, "context": self.lab_context(self.collected_on)}
         labs = LabFormSet(
             self.data,
@@ -85,7 +88,7 @@ class VisitScreen:
             self.data,
             prefix="meds",
             form_kwargs={"courses": self.courses, "visit_date": self.visit_date},
-            initial=[{"course": c.pk} for c in sorted(running, key=lambda c: c.drug.name)],
+            initial=[{"course": c.pk} for c in running],
         )
         events = AdverseEventFormSet(
             self.data, prefix="events", queryset=AdverseEvent.objects.none(), form_kwargs={"patient": self.patient}
@@ -243,6 +246,32 @@ def _parse_date(text: str | None) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+@require_POST
+@require_action(Action.LOG_VISITS)
+def visit_medicines(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the visit date changed; list the courses running on it, keeping answers already given."""
+    patient = get_patient_for_user(request, pk)
+    screen = VisitScreen(patient)
+    on = _parse_date(request.POST.get("visit_date")) or _today()
+    answers = _medicine_answers(request.POST)
+    initial = [{**answers.get(course.pk, {}), "course": course.pk} for course in screen.running_courses(on)]
+    medicines = MedicineFormSet(
+        prefix="meds", initial=initial, form_kwargs={"courses": screen.courses, "visit_date": on}
+    )
+    return render(request, f"{TEMPLATE}#medicines", {"medicines": medicines, "patient": patient})
+
+
+def _medicine_answers(data) -> dict[int, dict[str, str]]:
+    """What was typed in each medicine row, by course id."""
+    fields = ("taken", "dose_taken", "adherence_method", "missed_doses", "lapse_reason")
+    answers = {}
+    for key, course in data.items():
+        if key.startswith("meds-") and key.endswith("-course") and course.isdigit():
+            row = key[: -len("course")]
+            answers[int(course)] = {name: data.get(row + name, "") for name in fields}
+    return answers
 
 
 @require_GET

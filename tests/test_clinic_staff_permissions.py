@@ -24,6 +24,7 @@ ENDPOINTS = [
     (Action.LOG_VISITS, "post", lambda p: f"/patients/{p.pk}/visits/new/lab-row/?x=1"),
     (Action.LOG_VISITS, "get", lambda p: f"/patients/{p.pk}/visits/new/add-lab/?add_analyte=alt&labs-TOTAL_FORMS=18"),
     (Action.LOG_VISITS, "get", lambda p: f"/patients/{p.pk}/visits/new/add-event/?events-TOTAL_FORMS=1"),
+    (Action.LOG_VISITS, "post", lambda p: f"/patients/{p.pk}/visits/new/medicines/"),
 ]
 
 

@@ -422,3 +422,24 @@ def test_a_tampered_form_count_is_reported_not_crashed_on(staff, patient):
     assert response.status_code == 200
     assert "ManagementForm data is missing or has been tampered with" in response.content.decode()
     assert nothing_saved()
+
+
+def test_changing_the_visit_date_lists_the_courses_running_then_and_keeps_answers(staff, patient):
+    from tests.factories import drug
+
+    stopped = CourseFactory(patient=patient, started_on=date(2025, 1, 6))
+    stopped.stopped_on, stopped.stop_reason = date(2025, 4, 1), "other"
+    stopped.save()
+    azathioprine = CourseFactory(patient=patient, drug=drug("azathioprine"), started_on=date(2025, 3, 1))
+    DoseChangeFactory(course=azathioprine, effective_on=date(2025, 3, 1), dose_mg_per_day=100)
+    answers = {"meds-TOTAL_FORMS": "1", "meds-0-course": str(azathioprine.pk), "meds-0-taken": "as_prescribed",
+               "meds-0-adherence_method": "pill_count", "meds-0-missed_doses": "1"}  # fmt: skip
+    url = f"/patients/{patient.pk}/visits/new/medicines/"
+    page = staff.post(url, {"visit_date": "2025-02-01", **answers}, headers={"HX-Request": "true"}).content.decode()
+    assert page.lstrip().startswith('<fieldset class="card" id="medicines">')
+    assert "Prednisolone" in page and "Azathioprine" not in page
+    page = staff.post(url, {"visit_date": "2025-06-02", **answers}, headers={"HX-Request": "true"}).content.decode()
+    assert "Azathioprine" in page and "Prednisolone" not in page
+    assert "100 mg/day" in page
+    assert 'value="as_prescribed" id="id_meds-0-taken_0" checked' in page
+    assert '<option value="pill_count" selected>' in page and 'name="meds-0-missed_doses" value="1"' in page

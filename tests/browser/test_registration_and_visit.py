@@ -107,6 +107,10 @@ def test_log_a_visit_with_a_lab_panel_and_a_unit_conversion(on_prednisolone, log
     page.get_by_role("link", name="Log a visit").first.click()
     expect(page.get_by_role("heading", name="Log a visit")).to_be_visible()
     page.evaluate("window.notReloaded = true")
+    page.get_by_label("Visit date").fill("2025-01-02")  # before the course started: htmx re-lists medicines
+    expect(page.get_by_text("No medicine is running on the visit date")).to_be_visible()
+    page.get_by_label("Visit date").fill(timezone.localdate().isoformat())
+    expect(page.get_by_role("group", name="Prednisolone taken")).to_be_visible()
     page.get_by_label("Weight (kg)").fill("81.4")
     page.get_by_label("ALT value").fill("85")
     page.get_by_label("Total bilirubin unit").select_option("mg/dL")  # htmx: the range follows the unit
