@@ -521,3 +521,22 @@ def test_the_import_command_reports_each_file(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "good.json: accepted" in out and "2 created" in out
     assert "bad.json: quarantined" in out and "ALT is not reported in 'mmol/L'" in out
+
+
+def test_a_statement_without_any_dosage_still_records_the_course():
+    statement = fb.statement()
+    del statement["dosage"]
+
+    message = accepted(statement)
+
+    course = MedicationCourse.objects.get()
+    assert not course.dose_changes.exists()
+    assert "no dose given" in message.items[-1]["detail"]
+
+
+@pytest.mark.parametrize("kind", ["Observaton", ""])
+def test_an_unknown_resource_type_is_malformed_not_skipped(kind):
+    message = quarantined({**fb.observation(), "resourceType": kind})
+
+    assert message.items[0]["kind"] == "malformed"
+    assert "is not a FHIR resource type" in message.items[0]["detail"]

@@ -182,6 +182,10 @@ def _entries(raw: str) -> list[tuple[str, str, dict]]:
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise Rejected([Problem(ProblemKind.MALFORMED, "Not a FHIR resource: no resourceType.")])
     if data["resourceType"] != "Bundle":
+        if not _is_fhir_type(data["resourceType"]):
+            raise Rejected(
+                [Problem(ProblemKind.MALFORMED, f"'{data['resourceType'][:60]}' is not a FHIR resource type.")]
+            )
         return [(_label(data), "", data)]
     if data.get("type") not in BUNDLE_TYPES:
         raise Rejected(
@@ -212,6 +216,14 @@ def _entries(raw: str) -> list[tuple[str, str, dict]]:
     return entries
 
 
+def _is_fhir_type(name: str) -> bool:
+    try:
+        get_fhir_model_class(name)
+    except (ValueError, KeyError, AttributeError, ImportError):
+        return False
+    return True
+
+
 def _label(resource: dict) -> str:
     rid = resource.get("id")
     return f"{resource.get('resourceType')}/{rid}" if isinstance(rid, str) and rid else str(resource["resourceType"])
@@ -230,6 +242,11 @@ def _keys(full_url: str, resource: dict) -> list[str]:
 def _import_resource(context: ImportContext, where: str, full_url: str, resource: dict) -> None:
     kind = resource["resourceType"]
     mapper = MAPPERS.get(kind)
+    if mapper is None and not _is_fhir_type(kind):
+        context.problems.append(
+            Problem(ProblemKind.MALFORMED, f"'{kind[:60]}' is not a FHIR resource type.", where=where)
+        )
+        return
     if mapper is None:
         reason = SKIP_REASONS.get(kind, f"{kind} resources are not imported")
         context.outcomes.append(Outcome(where, SKIPPED, reason))
@@ -747,7 +764,7 @@ def map_medication(context: ImportContext, resource, full_url: str) -> tuple[str
     if resource.status in ("entered-in-error", "not-taken", "cancelled", "draft", "unknown"):
         return SKIPPED, f"{drug.name}: status {resource.status}"
     patient = _patient(context, resource.subject, drug.name)
-    dosages = list(resource.dosage if kind == "MedicationStatement" else resource.dosageInstruction or [])
+    dosages = list((resource.dosage if kind == "MedicationStatement" else resource.dosageInstruction) or [])
     start, stop = _course_period(resource, dosages)
     if start is None:
         raise Unmappable(ProblemKind.BAD_TIME, f"{drug.name}: no start date (effectivePeriod.start).")
