@@ -367,9 +367,9 @@ class OverrideForm(forms.Form):
 
     overridden_rules = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, blocking: bool, **kwargs):
+    def __init__(self, *args, blocking: tuple = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.blocking = blocking
+        self.blocking = blocking  # the critical findings shown
 
     def clean_overridden_rules(self) -> list[str]:
         """The critical rules the confirm page showed (a reason covers those, not one that appeared since)."""
@@ -378,5 +378,6 @@ class OverrideForm(forms.Form):
     def clean_override_reason(self) -> str:
         reason = self.cleaned_data["override_reason"].strip()
         if self.blocking and not reason:
-            raise ValidationError("A critical finding blocks this prescription: give the reason to override it.")
+            rules = ", ".join(f.rule_id for f in self.blocking)
+            raise ValidationError(f"A critical finding blocks this prescription: give the reason to override {rules}.")
         return reason

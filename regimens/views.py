@@ -111,7 +111,7 @@ def start_course(request: HttpRequest, pk: int) -> HttpResponse:
         patient, Prescription(start, start=services.new_course(data["drug"], start, form.mg_per_day))
     )
     confirming = stage == "confirm"
-    override = OverrideForm(request.POST if confirming else None, blocking=bool(check.blocking))
+    override = OverrideForm(request.POST if confirming else None, blocking=check.blocking)
     formset = None
     if form.planned_steps:
         formset = TaperStepFormSet(
@@ -168,7 +168,7 @@ def change_dose(request: HttpRequest, pk: int, course_pk: int) -> HttpResponse:
     )
     # Nothing to confirm: save straight away.
     confirming = stage == "confirm" or not (check.findings or check.not_evaluable)
-    override = OverrideForm(request.POST if confirming else None, blocking=bool(check.blocking))
+    override = OverrideForm(request.POST if confirming else None, blocking=check.blocking)
     if confirming and override.is_valid():
         try:
             services.change_dose(
@@ -244,7 +244,7 @@ def switch_course(request: HttpRequest, pk: int, course_pk: int) -> HttpResponse
     )
     check = services.safety_check(patient, prescription)
     confirming = stage == "confirm"
-    override = OverrideForm(request.POST if confirming else None, blocking=bool(check.blocking))
+    override = OverrideForm(request.POST if confirming else None, blocking=check.blocking)
     if confirming and override.is_valid():
         try:
             new = _switch(request, form, course, on, override.cleaned_data)
