@@ -49,6 +49,15 @@ class PrescribingBlocked(Exception):
 
 
 @dataclass(frozen=True)
+class NewAdverseEvent:
+    """An adverse event recorded with the stop it causes (same transaction)."""
+
+    kind: str
+    onset_on: date
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class StepInput:
     starts_on: date
     dose_mg_per_day: float
@@ -221,12 +230,25 @@ def change_dose(
 
 
 def _stop(
-    course: MedicationCourse, *, stopped_on: date, reason: str, adverse_event: AdverseEvent | None, note: str
+    course: MedicationCourse,
+    *,
+    stopped_on: date,
+    reason: str,
+    adverse_event: AdverseEvent | NewAdverseEvent | None,
+    note: str,
 ) -> MedicationCourse:
     if course.stopped_on is not None:
         raise ValidationError("This course has already stopped.")
     if reason not in StopReason.values:
         raise ValidationError({"stop_reason": "Give the reason the course stops."})
+    if isinstance(adverse_event, NewAdverseEvent):
+        adverse_event = record_adverse_event(
+            patient=course.patient,
+            course=course,
+            kind=adverse_event.kind,
+            onset_on=adverse_event.onset_on,
+            description=adverse_event.description,
+        )
     if adverse_event is not None and adverse_event.patient_id != course.patient_id:
         raise ValidationError({"stop_adverse_event": "That adverse event belongs to another patient."})
     course.stopped_on = stopped_on
@@ -247,10 +269,10 @@ def stop_course(
     stopped_on: date,
     reason: str,
     user,
-    adverse_event: AdverseEvent | None = None,
+    adverse_event: AdverseEvent | NewAdverseEvent | None = None,
     note: str = "",
 ) -> MedicationCourse:
-    """Stop a course. The reason is required; intolerance names the adverse event."""
+    """Stop a course. The reason is required; intolerance names the adverse event (an existing or a new one)."""
     _stop(course, stopped_on=stopped_on, reason=reason, adverse_event=adverse_event, note=note)
     enqueue_evaluation(course.patient_id)
     return course
@@ -265,7 +287,7 @@ def switch_course(
     drug: Drug,
     dose_mg_per_day: float,
     prescriber,
-    adverse_event: AdverseEvent | None = None,
+    adverse_event: AdverseEvent | NewAdverseEvent | None = None,
     stop_note: str = "",
     line_of_therapy: int | None = None,
     schedule: str = "",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -28,7 +27,7 @@ from .forms import (
     TaperStepFormSet,
     step_initial,
 )
-from .models import AdverseEventKind, MedicationCourse, PrescribingOverride, TaperPlan
+from .models import AdverseEvent, AdverseEventKind, MedicationCourse, PrescribingOverride, TaperPlan
 from .prescribing import PRESCRIBING_RULES, Prescription
 from .protocols import BY_CODE as PROTOCOLS
 from .services import PrescribingBlocked
@@ -52,18 +51,13 @@ def _blocked(override: OverrideForm, blocked: PrescribingBlocked) -> None:
     )
 
 
-def _adverse_event(form, course: MedicationCourse):
+def _adverse_event(form) -> AdverseEvent | services.NewAdverseEvent | None:
+    """The adverse event the stop names: chosen, or to be recorded with the stop (intolerance only)."""
     data = form.cleaned_data
-    if data.get("stop_reason") != "intolerance":
+    if data.get("adverse_event") or data.get("stop_reason") != "intolerance":
         return data.get("adverse_event")
-    if data.get("adverse_event"):
-        return data["adverse_event"]
-    return services.record_adverse_event(
-        patient=course.patient,
-        course=course,
-        kind=data["new_event_kind"],
-        onset_on=data["new_event_onset"],
-        description=data.get("new_event_description", ""),
+    return services.NewAdverseEvent(
+        data["new_event_kind"], data["new_event_onset"], data.get("new_event_description", "")
     )
 
 
@@ -103,7 +97,8 @@ def start_course(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and "preview" in request.POST:
         form.is_valid()  # errors and the generated steps show in the preview
         return render(request, "regimens/start_course.html#preview", context)
-    if stage == "form" or not form.is_valid():
+    valid = form.is_valid() if form.is_bound else False  # back to edit: the preview shows the steps again
+    if stage == "form" or not valid:
         return render(request, "regimens/start_course.html", context)
     data = form.cleaned_data
     start = data["started_on"]
@@ -210,7 +205,7 @@ def stop_course(request: HttpRequest, pk: int, course_pk: int) -> HttpResponse:
                 stopped_on=data["stopped_on"],
                 reason=data["stop_reason"],
                 user=request.user,
-                adverse_event=_adverse_event(form, course),
+                adverse_event=_adverse_event(form),
                 note=data.get("stop_note", ""),
             )
         except ValidationError as error:
@@ -273,22 +268,20 @@ def _stop_summary(data: dict) -> str:
 
 def _switch(request: HttpRequest, form: SwitchCourseForm, course: MedicationCourse, on, override: dict):
     data = form.cleaned_data
-    # The new adverse event (if any) belongs to the same all-or-nothing switch.
-    with transaction.atomic():
-        return services.switch_course(
-            course=course,
-            switched_on=on,
-            stop_reason=data["stop_reason"],
-            adverse_event=_adverse_event(form, course),
-            stop_note=data.get("stop_note", ""),
-            drug=data["drug"],
-            dose_mg_per_day=form.mg_per_day,
-            prescriber=request.user,
-            line_of_therapy=data["line_of_therapy"],
-            schedule=data.get("schedule", ""),
-            override_reason=override["override_reason"],
-            overridden_rules=override["overridden_rules"],
-        )
+    return services.switch_course(
+        course=course,
+        switched_on=on,
+        stop_reason=data["stop_reason"],
+        adverse_event=_adverse_event(form),
+        stop_note=data.get("stop_note", ""),
+        drug=data["drug"],
+        dose_mg_per_day=form.mg_per_day,
+        prescriber=request.user,
+        line_of_therapy=data["line_of_therapy"],
+        schedule=data.get("schedule", ""),
+        override_reason=override["override_reason"],
+        overridden_rules=override["overridden_rules"],
+    )
 
 
 @require_action(Action.PRESCRIBE)

@@ -345,6 +345,20 @@ def test_stopping_for_intolerance_names_the_adverse_event(physician_client, pati
     assert azathioprine.stop_adverse_event == AdverseEvent.objects.get(kind="pancreatitis", course=azathioprine)
 
 
+def test_a_refused_stop_records_no_adverse_event(azathioprine, physician):
+    with pytest.raises(ValidationError):
+        services.stop_course(
+            course=azathioprine,
+            stopped_on=date(2025, 1, 1),  # before the course started
+            reason="intolerance",
+            user=physician,
+            adverse_event=services.NewAdverseEvent("rash", date(2024, 12, 30)),
+        )
+    assert not AdverseEvent.objects.exists()
+    azathioprine.refresh_from_db()
+    assert azathioprine.stopped_on is None
+
+
 def test_stopping_ends_the_active_taper_plan(patient, physician):
     course = services.start_course(
         patient=patient,
@@ -408,9 +422,7 @@ def test_a_switch_that_fails_half_way_leaves_no_rows(azathioprine, physician, mo
             course=azathioprine,
             switched_on=date(2025, 3, 3),
             stop_reason="intolerance",
-            adverse_event=services.record_adverse_event(
-                patient=azathioprine.patient, course=azathioprine, kind="nausea", onset_on=date(2025, 2, 25)
-            ),
+            adverse_event=services.NewAdverseEvent("nausea", date(2025, 2, 25), "Vomiting"),
             drug=drug("mycophenolate_mofetil"),
             dose_mg_per_day=2000,
             prescriber=physician,
@@ -418,6 +430,7 @@ def test_a_switch_that_fails_half_way_leaves_no_rows(azathioprine, physician, mo
     azathioprine.refresh_from_db()
     assert azathioprine.stopped_on is None and azathioprine.stop_reason == ""
     assert MedicationCourse.objects.count() == 1
+    assert not AdverseEvent.objects.exists()  # recorded inside the switch, rolled back with it
 
 
 # -- taper plan for a running course ------------------------------------------------------------------
