@@ -155,3 +155,45 @@ def test_switch_azathioprine_to_mycophenolate_for_intolerance_links_and_buttons_
     assert aza.stop_reason == "intolerance" and aza.stop_adverse_event.kind == "nausea"
     past = page.locator("#past-heading").locator("..")
     expect(past).to_contain_text("Intolerance (adverse event): Nausea / vomiting")
+
+
+def test_a_due_taper_step_is_recorded_from_the_regimen_page(log_in, live_server, patient, screenshot_dir):
+    from aih_tracker.models import User
+    from regimens import services
+    from tests.factories import drug
+
+    today = date.today()
+    services.start_course(
+        patient=patient,
+        drug=drug("prednisone"),
+        started_on=today - timedelta(days=15),
+        dose_mg_per_day=60,
+        prescriber=User.objects.get(username="physician"),
+        protocol="prednisone_monotherapy",
+        taper_steps=[
+            services.StepInput(today - timedelta(days=15), 60),
+            services.StepInput(today - timedelta(days=8), 40),  # missed: 8 days, nothing recorded
+            services.StepInput(today - timedelta(days=1), 30),  # due
+            services.StepInput(today + timedelta(days=13), 20),
+        ],
+    )
+    page = log_in("physician", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    expect(page.locator("#regimen-panel")).to_contain_text("Prednisone step 2")
+    expect(page.locator("#regimen-panel")).to_contain_text("no dose recorded (8 days)")
+
+    page.goto(f"{live_server.url}/patients/{patient.pk}/regimen/")
+    rows = page.locator("table.taper-status tbody tr")
+    expect(rows.nth(1)).to_contain_text("missed (8 days)")
+    expect(rows.nth(2)).to_contain_text("due")
+    rows.nth(2).get_by_role("link", name="Record dose").click()
+    expect(page.get_by_label("Taper step carried out:")).to_have_value(
+        str(patient.courses.get().taper_plans.get().steps.get(sequence=3).pk)
+    )
+    page.screenshot(path=str(screenshot_dir / "prescribe-record-step.png"), full_page=True)
+    page.get_by_role("button", name="Check and save").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Prednisone: 30 mg/day from")
+    expect(rows.nth(2)).to_contain_text("30 mg/day from")
+    expect(rows.nth(2)).to_contain_text("given")
+    page.screenshot(path=str(screenshot_dir / "regimen-page-taper-status.png"), full_page=True)
