@@ -1,4 +1,4 @@
-"""Bulk upload of HL7 v2 / FHIR files and the batch's progress page. Thin: parse → authorise → call → render."""
+"""Bulk upload of HL7 v2 / FHIR files with its progress page, and a patient's FHIR export. Thin views."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from aih_tracker.access import require_action
+from aih_tracker.access import get_patient_for_user, require_action
 from aih_tracker.roles import Action
 
 from .interop.bulk import MAX_FILE_BYTES, batch_messages, batch_progress, start_batch
+from .interop.fhir_export import export_patient_json
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -63,3 +64,12 @@ def import_batch(request: HttpRequest, batch_id: str) -> HttpResponse:
     context = {"progress": batch_progress(clinic, batch_id)}
     template = "monitoring/import_batch.html#progress" if request.htmx else "monitoring/import_batch.html"
     return render(request, template, context)
+
+
+@require_action(Action.EXPORT_DATA)
+def patient_fhir(request: HttpRequest, pk: int) -> HttpResponse:
+    """The patient's record as a FHIR R4 Bundle, downloaded as a file."""
+    patient = get_patient_for_user(request, pk)
+    response = HttpResponse(export_patient_json(patient), content_type="application/fhir+json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}-fhir.json"'
+    return response

@@ -23,6 +23,7 @@ urlpatterns += [
 urlpatterns += [
     path("imports/", import_views.bulk_import, name="bulk_import"),
     path("imports/<slug:batch_id>/", import_views.import_batch, name="import_batch"),
+    path("patients/<int:pk>/fhir.json", import_views.patient_fhir, name="patient_fhir"),
 ]
 urlpatterns += [
     path("quarantine/", quarantine_views.quarantine_list, name="quarantine"),

@@ -5,8 +5,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from fhir.resources.R4B.bundle import Bundle
 
+from aih_tracker.roles import Role
 from monitoring.evaluation import evaluate_patients
 from monitoring.interop.fhir import import_fhir_text
 from monitoring.interop.fhir_export import export_patient, export_patient_json
@@ -14,7 +16,16 @@ from monitoring.models import Alert, InboundStatus, LabResult, LabSource
 from monitoring.services import LabValue, record_lab_result
 from patients.models import CirrhosisBasis, DexaScan, LiverBiopsy, Patient, PregnancyEpisode, WeightMeasurement
 from regimens.models import MedicationCourse, StopReason
-from tests.factories import CourseFactory, DoseChangeFactory, PatientFactory, analyte, default_clinic, drug
+from tests.factories import (
+    ClinicFactory,
+    CourseFactory,
+    DoseChangeFactory,
+    PatientFactory,
+    UserFactory,
+    analyte,
+    default_clinic,
+    drug,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +199,33 @@ def test_the_export_command_refuses_an_unknown_mrn():
 
     with pytest.raises(CommandError, match="No patient with MRN NOPE"):
         call_command("export_fhir", "--mrn", "NOPE")
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(Role.PHYSICIAN, 200), (Role.ADMIN, 200), (Role.NURSE, 403), (Role.STAFF, 403)]
+)
+def test_the_fhir_download_is_for_the_roles_that_export_data(client, followed_patient, role, status):
+    client.force_login(UserFactory(role=role))
+
+    response = client.get(reverse("monitoring:patient_fhir", args=[followed_patient.pk]))
+
+    assert response.status_code == status
+    if status == 200:
+        assert response["Content-Type"].startswith("application/fhir+json")
+        assert "attachment" in response["Content-Disposition"]
+        assert Bundle.model_validate(json.loads(response.content)).entry[0].resource.identifier[0].value == "RT-001"
+
+
+def test_another_clinics_patient_cannot_be_exported(client, followed_patient):
+    client.force_login(UserFactory(role=Role.PHYSICIAN, clinic=ClinicFactory()))
+
+    assert client.get(reverse("monitoring:patient_fhir", args=[followed_patient.pk])).status_code == 404
+
+
+def test_the_patient_page_offers_the_export_to_physicians_only(client, followed_patient):
+    url = reverse("patients:detail", args=[followed_patient.pk])
+    export = reverse("monitoring:patient_fhir", args=[followed_patient.pk])
+    client.force_login(UserFactory(role=Role.PHYSICIAN))
+    assert export in client.get(url).content.decode()
+    client.force_login(UserFactory(role=Role.NURSE))
+    assert export not in client.get(url).content.decode()

@@ -45,7 +45,7 @@ from monitoring.models import (
     LocalCode,
     ResultStatus,
 )
-from monitoring.services import LabValue, convert_lab_value
+from monitoring.services import LabValue, convert_lab_value, record_lab_result
 from patients.models import (
     CirrhosisBasis,
     DexaScan,
@@ -559,7 +559,11 @@ def map_observation(context: ImportContext, resource, full_url: str) -> tuple[st
     replaced = existing.get_status_display().lower() if existing is not None else ""
     incoming = results.Incoming(lab=lab, status=status, source=LabSource.FHIR, source_id=source_id)
     try:
-        outcome, _ = results.store(incoming, patient=patient, existing=existing)
+        outcome = results.decide(incoming, existing)
+        if outcome == results.CREATED:
+            record_lab_result(patient=patient, lab=lab, source=LabSource.FHIR, source_id=source_id, status=status)
+        elif outcome == results.UPDATED:
+            _replace(existing, incoming)
     except ValidationError as error:
         raise _lab_problem(analyte, error) from None
     if outcome == results.CREATED:
@@ -571,6 +575,17 @@ def map_observation(context: ImportContext, resource, full_url: str) -> tuple[st
     if outcome == results.STALE:
         return UNCHANGED, f"{shown}: a newer result is already stored"
     return UNCHANGED, f"{shown}: already stored"
+
+
+def _replace(existing: LabResult, incoming) -> None:
+    """A newer result replaces the stored one (the audit history keeps the old value)."""
+    value, low, high = convert_lab_value(incoming.lab)
+    existing.value, existing.ref_low, existing.ref_high = value, low, high
+    existing.value_as_reported = f"{incoming.lab.value:g}"
+    existing.unit_as_reported = incoming.lab.unit
+    existing.collected_at = incoming.lab.collected_at
+    existing.status = incoming.status
+    existing.save()
 
 
 def _is_lab(resource) -> bool:
