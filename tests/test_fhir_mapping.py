@@ -540,3 +540,20 @@ def test_an_unknown_resource_type_is_malformed_not_skipped(kind):
 
     assert message.items[0]["kind"] == "malformed"
     assert "is not a FHIR resource type" in message.items[0]["detail"]
+
+
+def test_the_import_command_imports_into_the_clinic_it_is_given(tmp_path, capsys):
+    from django.core.management import call_command
+
+    from tests.factories import ClinicFactory
+
+    other = ClinicFactory(slug="north")
+    PatientFactory(mrn="MAP-1")  # the same MRN in the default clinic is another patient
+    path = tmp_path / "north.json"
+    path.write_text(fb.bundle(fb.observation()))
+
+    call_command("import_fhir", str(path), "--clinic", "north")
+
+    assert Patient.objects.get(clinic=other).mrn == "MAP-1"
+    assert only_lab().patient.clinic == other
+    assert "north.json: accepted" in capsys.readouterr().out
