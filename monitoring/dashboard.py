@@ -15,7 +15,7 @@ Two sources, each read in a fixed number of queries whatever the clinic's size:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlencode
 
@@ -31,9 +31,12 @@ from .quality import CohortSnapshot, PatientFacts, cohort_facts, summarise
 logger = logging.getLogger(__name__)
 
 BLOODS_RULES = ("MON-01", "MON-02", "MON-03", "MON-04", "MON-05", "MON-06", "MON-07")
-SNAPSHOT_VERSION = 1  # raise when CohortSnapshot changes shape, so old cache entries are ignored
+SNAPSHOT_VERSION = 2  # raise when CohortSnapshot changes shape, so old cache entries are ignored
 SNAPSHOT_SECONDS = 36 * 3600  # a day's snapshot outlives the day a little; the key carries the date
 LATEST_SECONDS = 7 * 24 * 3600  # the latest one stands in while a missed nightly refresh catches up
+# A scope that never had a snapshot is computed during the request only if it is this small (about
+# 10 ms a patient); a larger one gets a placeholder and a queued refresh instead of a timeout.
+SYNC_SNAPSHOT_MAX_PATIENTS = 1000
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def cohort_tiles(snapshot: CohortSnapshot, clinic_id: int | None = None) -> list
 
 
 def dashboard_tiles(user, snapshot: CohortSnapshot, clinic_id: int | None = None) -> list[Tile]:
-    tiles = cohort_tiles(snapshot, clinic_id) + alert_tiles(user, clinic_id)
+    tiles = ([] if snapshot.pending else cohort_tiles(snapshot, clinic_id)) + alert_tiles(user, clinic_id)
     return sorted(tiles, key=lambda tile: SECTIONS.index(tile.section))
 
 
@@ -170,7 +173,12 @@ def cohort_snapshot(user, clinic_id: int | None = None, as_of: date | None = Non
     if latest is not None and latest.as_of < as_of:
         _refresh_in_background(as_of)
         return latest
-    return _store(scope, cohort_facts(_active_ids(scope), as_of), as_of)
+    ids = _active_ids(scope)
+    if len(ids) > SYNC_SNAPSHOT_MAX_PATIENTS:
+        _refresh_in_background(as_of)
+        empty = summarise([], _params(scope), as_of, timezone.localtime().isoformat(timespec="minutes"))
+        return replace(empty, patients=len(ids), pending=True)
+    return _store(scope, cohort_facts(ids, as_of), as_of)
 
 
 def _refresh_in_background(as_of: date) -> None:

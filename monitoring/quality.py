@@ -216,6 +216,7 @@ class CohortSnapshot:
     patients: int
     groups: dict[str, CohortGroup] = field(default_factory=dict)
     measures: tuple[Measure, ...] = ()
+    pending: bool = False  # a placeholder while the first snapshot of a large cohort is computed
 
 
 def _share(key: str, label: str, flags: Sequence[bool], definition: str) -> Measure:

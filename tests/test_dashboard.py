@@ -270,3 +270,20 @@ def test_a_missed_nightly_refresh_shows_the_latest_snapshot_and_queues_one(clien
     assert "today's are being computed" in response.content.decode()
     client.get("/dashboard/")
     assert queued == [1]  # one refresh, however many people look meanwhile
+
+
+def test_a_large_cohort_without_any_snapshot_gets_a_placeholder_and_a_queued_refresh(
+    client, make_user, cohort, monkeypatch
+):
+    from monitoring import dashboard, tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.refresh_cohort_snapshots, "delay", lambda: queued.append(1))
+    monkeypatch.setattr(dashboard, "SYNC_SNAPSHOT_MAX_PATIENTS", 2)  # the clinic has 4 active patients
+    client.force_login(make_user(Role.NURSE))
+    response = client.get("/dashboard/")
+    page = response.content.decode()
+    assert "being computed for the first time" in page and "Cohort quality measures" not in page
+    assert "not_normalised_early" not in {tile.key for tile in response.context["tiles"]}
+    assert "critical" in {tile.key for tile in response.context["tiles"]}  # live tiles still there
+    assert queued == [1]
