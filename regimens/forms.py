@@ -110,6 +110,15 @@ class StartCourseForm(DoseFields):
             names = ", ".join(p.name for p in protocols_for(drug.code)) or "none"
             self.add_error("protocol", f"{protocol.name} is not for {drug.name} (protocols for it: {names}).")
             return cleaned
+        start = cleaned.get("started_on")
+        if drug is not None and start is not None:
+            running = self.patient.courses.filter(drug=drug).active_on(start).first()
+            if running is not None:
+                self.add_error(
+                    "drug",
+                    f"{drug.name} is already running (since {running.started_on:%d %b %Y}): change its dose, "
+                    "or stop it first.",
+                )
         self.resolve_dose()
         if protocol is not None and drug is not None and cleaned.get("started_on") and not self.errors:
             self.planned_steps = self._generate(protocol, cleaned)

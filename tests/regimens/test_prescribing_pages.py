@@ -123,6 +123,19 @@ def test_a_taper_step_before_the_course_start_is_refused(physician_client, patie
     assert not MedicationCourse.objects.exists() and not TaperStep.objects.exists()
 
 
+def test_a_drug_already_running_is_not_started_twice(physician_client, patient, tpmt_normal, physician):
+    services.start_course(
+        patient=patient,
+        drug=drug("azathioprine"),
+        started_on=date(2025, 1, 20),
+        dose_mg_per_day=100,
+        prescriber=physician,
+    )
+    page = physician_client.post(start_url(patient), confirm(form("azathioprine", dose="50"))).content.decode()
+    assert "Azathioprine is already running (since 20 Jan 2025): change its dose, or stop it first." in page
+    assert MedicationCourse.objects.count() == 1
+
+
 def test_a_protocol_for_another_drug_is_refused(physician_client, patient):
     page = physician_client.post(start_url(patient), form("budesonide", protocol="prednisone_monotherapy"))
     assert "is not for Budesonide" in page.content.decode()
