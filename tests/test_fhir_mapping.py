@@ -7,7 +7,15 @@ import pytest
 
 from monitoring.interop.fhir import import_fhir_text
 from monitoring.models import InboundStatus, LabResult, LocalCode, ResultStatus
-from patients.models import DexaScan, LiverBiopsy, Patient, PregnancyEpisode, WeightMeasurement
+from patients.models import (
+    DexaScan,
+    LiverBiopsy,
+    Patient,
+    PharmacogeneticTest,
+    PregnancyEpisode,
+    Vaccination,
+    WeightMeasurement,
+)
 from regimens.models import MedicationCourse, StopReason
 from tests import fhir_builders as fb
 from tests.factories import PatientFactory, analyte, default_clinic
@@ -557,3 +565,69 @@ def test_the_import_command_imports_into_the_clinic_it_is_given(tmp_path, capsys
     assert Patient.objects.get(clinic=other).mrn == "MAP-1"
     assert only_lab().patient.clinic == other
     assert "north.json: accepted" in capsys.readouterr().out
+
+
+# -- what the safety rules need --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cvx", "vaccine"), [("43", "hbv"), ("08", "hbv"), ("52", "hav"), ("85", "hav"), ("104", "hav_hbv")]
+)
+def test_a_hepatitis_immunization_becomes_a_vaccination(cvx, vaccine):
+    immunization = {
+        "resourceType": "Immunization",
+        "status": "completed",
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": cvx}]},
+        "patient": fb.SUBJECT,
+        "occurrenceDateTime": "2024-03-01",
+        "protocolApplied": [{"doseNumberPositiveInt": 2}],
+    }
+
+    accepted(immunization)
+    accepted(immunization, fb.observation())  # again: nothing new
+
+    assert list(Vaccination.objects.values_list("vaccine", "dose_number", "given_on")) == [
+        (vaccine, 2, date(2024, 3, 1))
+    ]
+
+
+def test_other_immunizations_are_skipped():
+    flu = {
+        "resourceType": "Immunization",
+        "status": "completed",
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "140"}], "text": "Influenza"},
+        "patient": fb.SUBJECT,
+        "occurrenceDateTime": "2024-03-01",
+    }
+
+    message = accepted(flu)
+
+    assert "Influenza: not a hepatitis A/B vaccine" in message.items[-1]["detail"]
+    assert not Vaccination.objects.exists()
+
+
+def test_a_tpmt_result_in_our_own_codes_is_read_back():
+    tpmt = fb.observation(
+        value=None,
+        code={"coding": [{"system": "urn:aih-tracker:pharmacogenetics", "code": "tpmt"}]},
+        valueCodeableConcept={"coding": [{"system": "urn:aih-tracker:metaboliser-phenotype", "code": "intermediate"}]},
+        component=[
+            {
+                "code": {"coding": [{"system": "urn:aih-tracker:pharmacogenetics-part", "code": "activity"}]},
+                "valueQuantity": {"value": 18, "unit": "U/mL RBC"},
+            }
+        ],
+        referenceRange=[{"low": {"value": 10, "unit": "U/mL RBC"}}],
+        when="2024-01-05",
+    )
+
+    accepted(tpmt)
+
+    test = PharmacogeneticTest.objects.get()
+    assert (test.gene, test.phenotype, test.activity, test.activity_unit, test.deficiency_cutoff) == (
+        "tpmt",
+        "intermediate",
+        18,
+        "U/mL RBC",
+        10,
+    )

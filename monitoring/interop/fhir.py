@@ -47,13 +47,22 @@ from monitoring.models import (
 )
 from monitoring.services import LabValue, convert_lab_value, record_lab_result
 from patients.models import (
+    AcuteSevereEpisode,
     CirrhosisBasis,
     DexaScan,
+    Gene,
+    HepatitisImmunity,
+    ImmunityStatus,
     LiverBiopsy,
+    MetaboliserPhenotype,
     Patient,
+    PharmacogeneticTest,
     PregnancyEpisode,
     PregnancyKind,
     Sex,
+    Vaccination,
+    Vaccine,
+    Virus,
     WeightMeasurement,
 )
 from regimens.models import DoseChange, Drug, MedicationCourse, StopReason
@@ -70,6 +79,7 @@ IMPORTED_TYPES = (
     "Patient",
     "Condition",
     "Procedure",
+    "Immunization",
     "MedicationStatement",
     "MedicationRequest",
     "Observation",
@@ -507,6 +517,10 @@ def map_observation(context: ImportContext, resource, full_url: str) -> tuple[st
         return SKIPPED, f"{name}: status {resource.status}, no result to store"
     if codes.BODY_WEIGHT_LOINC in _codes(resource.code, codes.LOINC):
         return _map_weight(context, resource)
+    if _codes(resource.code, codes.OUR_PHARMACOGENETICS):
+        return _map_pharmacogenetics(context, resource)
+    if _codes(resource.code, codes.OUR_IMMUNITY):
+        return _map_immunity(context, resource)
     analyte, why_not, local = _analyte_for(context, resource.code)
     if analyte is None:
         if why_not:
@@ -856,6 +870,8 @@ def _stop_reason(resource) -> tuple[str, str]:
 
 
 def map_condition(context: ImportContext, resource, full_url: str) -> tuple[str, str]:
+    if codes.ACUTE_SEVERE in _codes(resource.code, codes.OUR_CONDITION):
+        return _map_acute_severe(context, resource)
     snomed = _codes(resource.code, codes.SNOMED)
     code = next((c for c in snomed if c in codes.CONDITION_NAMES), None)
     name = _concept_text(resource.code) or "condition"
@@ -943,6 +959,120 @@ def map_procedure(context: ImportContext, resource, full_url: str) -> tuple[str,
     return CREATED, f"{label} on {performed}"
 
 
+# -- what the safety rules need: TPMT / NUDT15, hepatitis immunity, vaccinations, acute episodes -----
+
+
+def _dated(context: ImportContext, resource, what: str) -> tuple[Patient, date]:
+    patient = _patient(context, getattr(resource, "subject", None) or getattr(resource, "patient", None), what)
+    on = _as_date(_effective(resource) or _as_datetime(getattr(resource, "occurrenceDateTime", None)))
+    if on is None:
+        raise Unmappable(ProblemKind.BAD_TIME, f"{what}: no date.")
+    if on > timezone.localdate():
+        raise Unmappable(ProblemKind.BAD_TIME, f"{what}: dated in the future ({on}).")
+    return patient, on
+
+
+def _choice(concept, system: str, choices, what: str) -> str:
+    for code in _codes(concept, system):
+        if code in choices.values:
+            return code
+    raise Unmappable(ProblemKind.BAD_VALUE, f"{what}: result '{_concept_text(concept) or 'none'}' not understood.")
+
+
+def _map_pharmacogenetics(context: ImportContext, resource) -> tuple[str, str]:
+    gene = next(c for c in _codes(resource.code, codes.OUR_PHARMACOGENETICS))
+    if gene not in Gene.values:
+        raise Unmappable(ProblemKind.UNKNOWN_CODE, f"Pharmacogenetic test '{gene}' is not TPMT or NUDT15.", code=gene)
+    label = Gene(gene).label
+    patient, on = _dated(context, resource, label)
+    phenotype = _choice(resource.valueCodeableConcept, codes.OUR_PHENOTYPE, MetaboliserPhenotype, label)
+    fields = {"activity": None, "activity_unit": "", "genotype": "", "deficiency_cutoff": None}
+    for component in resource.component or []:
+        part = next(iter(_codes(component.code, codes.OUR_PGX_PART)), "")
+        if part == "activity" and component.valueQuantity is not None:
+            fields["activity"] = _number(component.valueQuantity.value)
+            fields["activity_unit"] = (component.valueQuantity.unit or "")[:40]
+        elif part == "genotype" and component.valueString:
+            fields["genotype"] = component.valueString[:40]
+    for ref in resource.referenceRange or []:
+        if ref.low is not None and _number(ref.low.value) is not None:
+            fields["deficiency_cutoff"] = _number(ref.low.value)
+    if fields["activity"] is not None and (fields["activity"] < 0 or not fields["activity_unit"]):
+        raise Unmappable(ProblemKind.BAD_VALUE, f"{label}: activity needs a unit and cannot be negative.")
+    shown = f"{label} {MetaboliserPhenotype(phenotype).label.lower()} on {on}"
+    if PharmacogeneticTest.objects.filter(patient=patient, gene=gene, tested_on=on, phenotype=phenotype).exists():
+        return UNCHANGED, f"{shown}: already recorded"
+    PharmacogeneticTest.objects.create(patient=patient, gene=gene, tested_on=on, phenotype=phenotype, **fields)
+    context.touched.add(patient.pk)
+    return CREATED, shown
+
+
+def _map_immunity(context: ImportContext, resource) -> tuple[str, str]:
+    virus = next(c for c in _codes(resource.code, codes.OUR_IMMUNITY))
+    if virus not in Virus.values:
+        raise Unmappable(ProblemKind.UNKNOWN_CODE, f"Immunity to '{virus}' is not recorded.", code=virus)
+    label = f"{Virus(virus).label} immunity"
+    patient, on = _dated(context, resource, label)
+    status = _choice(resource.valueCodeableConcept, codes.OUR_IMMUNITY_STATUS, ImmunityStatus, label)
+    shown = f"{label}: {ImmunityStatus(status).label.lower()} on {on}"
+    if HepatitisImmunity.objects.filter(patient=patient, virus=virus, tested_on=on, status=status).exists():
+        return UNCHANGED, f"{shown}: already recorded"
+    HepatitisImmunity.objects.create(patient=patient, virus=virus, tested_on=on, status=status)
+    context.touched.add(patient.pk)
+    return CREATED, shown
+
+
+def map_immunization(context: ImportContext, resource, full_url: str) -> tuple[str, str]:
+    vaccine = next(
+        (codes.CVX_VACCINES[c] for c in _codes(resource.vaccineCode, codes.CVX) if c in codes.CVX_VACCINES), None
+    )
+    name = _concept_text(resource.vaccineCode) or "vaccine"
+    if vaccine is None:
+        return SKIPPED, f"{name}: not a hepatitis A/B vaccine"
+    if resource.status != "completed":
+        return SKIPPED, f"{name}: status {resource.status}"
+    label = Vaccine(vaccine).label
+    patient, on = _dated(context, resource, f"{label} vaccination")
+    applied = next((p for p in resource.protocolApplied or [] if p.doseNumberPositiveInt), None)
+    dose = applied.doseNumberPositiveInt if applied is not None else 1
+    shown = f"{label} vaccination dose {dose} on {on}"
+    if Vaccination.objects.filter(patient=patient, vaccine=vaccine, given_on=on).exists():
+        return UNCHANGED, f"{shown}: already recorded"
+    Vaccination.objects.create(patient=patient, vaccine=vaccine, given_on=on, dose_number=dose)
+    context.touched.add(patient.pk)
+    return CREATED, shown
+
+
+def _map_acute_severe(context: ImportContext, resource) -> tuple[str, str]:
+    label = "Acute severe AIH"
+    patient = _patient(context, resource.subject, label)
+    presented = _as_date(resource.onsetDateTime) or _as_date(
+        resource.onsetPeriod.start if resource.onsetPeriod else None
+    )
+    if presented is None or presented > timezone.localdate():
+        raise Unmappable(ProblemKind.BAD_TIME, f"{label}: no presentation date, or one in the future.")
+    ended = _as_date(resource.abatementDateTime)
+    extensions = {e.url: e for e in resource.extension or []}
+    day0 = extensions.get(codes.STEROID_DAY0_URL)
+    day0 = _as_date(day0.valueDate) if day0 is not None else None
+    encephalopathy = extensions.get(codes.ENCEPHALOPATHY_URL)
+    encephalopathy = bool(encephalopathy.valueBoolean) if encephalopathy is not None else False
+    if (day0 is not None and day0 < presented) or (ended is not None and ended < presented):
+        raise Unmappable(ProblemKind.BAD_TIME, f"{label}: steroid day 0 or end before the presentation ({presented}).")
+    shown = f"{label} from {presented}"
+    if AcuteSevereEpisode.objects.filter(patient=patient, presented_on=presented).exists():
+        return UNCHANGED, f"{shown}: already recorded"
+    AcuteSevereEpisode.objects.create(
+        patient=patient,
+        presented_on=presented,
+        steroid_day0=day0,
+        ended_on=ended,
+        hepatic_encephalopathy=encephalopathy,
+    )
+    context.touched.add(patient.pk)
+    return CREATED, shown
+
+
 MAPPERS: dict[str, Callable[[ImportContext, Any, str], tuple[str, str]]] = {
     "Patient": map_patient,
     "Observation": map_observation,
@@ -950,4 +1080,5 @@ MAPPERS: dict[str, Callable[[ImportContext, Any, str], tuple[str, str]]] = {
     "MedicationRequest": map_medication,
     "Condition": map_condition,
     "Procedure": map_procedure,
+    "Immunization": map_immunization,
 }

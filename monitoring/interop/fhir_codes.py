@@ -54,3 +54,33 @@ PERIOD_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0, "min": 
 
 # timing.code (v3 GTSAbbreviation) -> administrations per day.
 TIMING_CODES_PER_DAY = {"QD": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "AM": 1.0, "PM": 1.0, "QOD": 0.5}
+
+# What the engine's safety rules need besides labs and drugs, exchanged so that a round trip gives
+# the same alerts: TPMT / NUDT15, hepatitis A/B immunity, vaccinations, acute severe AIH episodes.
+OUR_PHARMACOGENETICS = f"{OURS}:pharmacogenetics"  # codes: tpmt, nudt15 (value: phenotype)
+OUR_PHENOTYPE = f"{OURS}:metaboliser-phenotype"
+OUR_PGX_PART = f"{OURS}:pharmacogenetics-part"  # component codes: activity, genotype
+OUR_IMMUNITY = f"{OURS}:hepatitis-immunity"  # codes: hav, hbv (value: immunity status)
+OUR_IMMUNITY_STATUS = f"{OURS}:immunity-status"
+OUR_CONDITION = f"{OURS}:condition"  # code: acute-severe-aih
+ACUTE_SEVERE = "acute-severe-aih"
+STEROID_DAY0_URL = f"{OURS}:steroid-day0"
+ENCEPHALOPATHY_URL = f"{OURS}:hepatic-encephalopathy"
+
+CVX = "http://hl7.org/fhir/sid/cvx"
+# CVX vaccine codes -> our vaccine kinds (hepatitis A, hepatitis B, combined A + B).
+CVX_VACCINES = {
+    "52": "hav",
+    "83": "hav",
+    "84": "hav",
+    "85": "hav",
+    "31": "hav",
+    "08": "hbv",
+    "42": "hbv",
+    "43": "hbv",
+    "44": "hbv",
+    "45": "hbv",
+    "189": "hbv",
+    "104": "hav_hbv",
+}
+CVX_FOR_VACCINE = {"hav": "85", "hbv": "45", "hav_hbv": "104"}

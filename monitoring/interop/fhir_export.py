@@ -19,7 +19,18 @@ from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from monitoring.models import Alert, LabResult
-from patients.models import DexaScan, LiverBiopsy, Patient, PregnancyEpisode, PregnancyKind, WeightMeasurement
+from patients.models import (
+    AcuteSevereEpisode,
+    DexaScan,
+    HepatitisImmunity,
+    LiverBiopsy,
+    Patient,
+    PharmacogeneticTest,
+    PregnancyEpisode,
+    PregnancyKind,
+    Vaccination,
+    WeightMeasurement,
+)
 from regimens.models import MedicationCourse
 
 from . import fhir_codes as codes
@@ -63,6 +74,7 @@ def export_patient(patient: Patient) -> dict:
     resources += _courses(patient, subject)
     resources += _conditions(patient, subject)
     resources += _procedures(patient, subject)
+    resources += _safety_records(patient, subject)
     resources += _flags(patient, subject)
     bundle = {
         "resourceType": "Bundle",
@@ -260,6 +272,76 @@ def _procedures(patient: Patient, subject: dict) -> list[tuple[str, dict]]:
         for biopsy in LiverBiopsy.objects.filter(patient=patient).order_by("performed_on")
     ]
     return scans + biopsies
+
+
+def _safety_records(patient: Patient, subject: dict) -> list[tuple[str, dict]]:
+    """TPMT / NUDT15, hepatitis immunity, vaccinations, acute severe episodes (the thiopurine,
+    vaccination and acute-severe rules need them; without them a round trip raises other alerts)."""
+    out = []
+    for test in PharmacogeneticTest.objects.filter(patient=patient).order_by("tested_on", "pk"):
+        resource = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [_concept(_coding(codes.OBSERVATION_CATEGORY, "laboratory", "Laboratory"))],
+            "code": _concept(_coding(codes.OUR_PHARMACOGENETICS, test.gene, test.get_gene_display())),
+            "subject": subject,
+            "effectiveDateTime": test.tested_on.isoformat(),
+            "valueCodeableConcept": _concept(
+                _coding(codes.OUR_PHENOTYPE, test.phenotype, test.get_phenotype_display()),
+                text=test.get_phenotype_display(),
+            ),
+        }
+        components = []
+        if test.activity is not None:
+            activity = {"value": test.activity, "unit": test.activity_unit}
+            components.append({"code": _concept(_coding(codes.OUR_PGX_PART, "activity")), "valueQuantity": activity})
+            if test.deficiency_cutoff is not None:
+                low = {"value": test.deficiency_cutoff, "unit": test.activity_unit}
+                resource["referenceRange"] = [{"low": low, "text": "deficient below"}]
+        if test.genotype:
+            components.append({"code": _concept(_coding(codes.OUR_PGX_PART, "genotype")), "valueString": test.genotype})
+        if components:
+            resource["component"] = components
+        out.append((_urn("pgx", test.pk), resource))
+    for result in HepatitisImmunity.objects.filter(patient=patient).order_by("tested_on", "pk"):
+        resource = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": _concept(_coding(codes.OUR_IMMUNITY, result.virus, result.get_virus_display())),
+            "subject": subject,
+            "effectiveDateTime": result.tested_on.isoformat(),
+            "valueCodeableConcept": _concept(
+                _coding(codes.OUR_IMMUNITY_STATUS, result.status, result.get_status_display()),
+                text=result.get_status_display(),
+            ),
+        }
+        out.append((_urn("immunity", result.pk), resource))
+    for shot in Vaccination.objects.filter(patient=patient).order_by("given_on", "pk"):
+        resource = {
+            "resourceType": "Immunization",
+            "status": "completed",
+            "vaccineCode": _concept(
+                _coding(codes.CVX, codes.CVX_FOR_VACCINE[shot.vaccine], shot.get_vaccine_display()),
+                text=shot.get_vaccine_display(),
+            ),
+            "patient": subject,
+            "occurrenceDateTime": shot.given_on.isoformat(),
+            "protocolApplied": [{"doseNumberPositiveInt": shot.dose_number}],
+        }
+        out.append((_urn("vaccination", shot.pk), resource))
+    for episode in AcuteSevereEpisode.objects.filter(patient=patient).order_by("presented_on", "pk"):
+        resource = _condition(subject, codes.AIH_SNOMED, episode.presented_on, episode.ended_on)
+        resource["code"] = _concept(
+            _coding(codes.OUR_CONDITION, codes.ACUTE_SEVERE, "Acute severe autoimmune hepatitis"),
+            _coding(codes.SNOMED, codes.AIH_SNOMED, codes.CONDITION_NAMES[codes.AIH_SNOMED]),
+            text="Acute severe autoimmune hepatitis",
+        )
+        extensions = [{"url": codes.ENCEPHALOPATHY_URL, "valueBoolean": episode.hepatic_encephalopathy}]
+        if episode.steroid_day0:
+            extensions.append({"url": codes.STEROID_DAY0_URL, "valueDate": episode.steroid_day0.isoformat()})
+        resource["extension"] = extensions
+        out.append((_urn("acute", episode.pk), resource))
+    return out
 
 
 def _flags(patient: Patient, subject: dict) -> list[tuple[str, dict]]:
