@@ -53,8 +53,30 @@ def sweep(as_of: date | None = None, chunk_size: int = SWEEP_CHUNK_SIZE) -> Reco
 
 
 def enqueue_evaluation(patient_id: int) -> None:
-    """After the current transaction commits, ask a worker to evaluate this patient (id only)."""
-    transaction.on_commit(lambda: _send_evaluation(patient_id))
+    """After the current transaction commits, ask a worker to evaluate this patient (id only).
+
+    Many calls in one transaction (a lab panel, an imported message) send one task per patient.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        transaction.on_commit(lambda: _send_evaluation(patient_id))  # autocommit: sent right away
+        return
+    pending = getattr(connection, "aih_pending_evaluations", None)
+    if pending is None or not any(getattr(entry[1], "__self__", None) is pending for entry in connection.run_on_commit):
+        # None registered in this transaction yet (or the savepoint that registered it rolled back).
+        pending = _PendingEvaluations()
+        connection.aih_pending_evaluations = pending
+        transaction.on_commit(pending.send)
+    pending.patient_ids.add(patient_id)
+
+
+class _PendingEvaluations:
+    def __init__(self):
+        self.patient_ids: set[int] = set()
+
+    def send(self) -> None:
+        for patient_id in sorted(self.patient_ids):
+            _send_evaluation(patient_id)
 
 
 def _send_evaluation(patient_id: int) -> None:

@@ -467,7 +467,11 @@ class InboundMessage(models.Model):
                 condition=~Q(status="quarantined") | ~Q(reason=""), name="inbound_message_quarantine_has_reason"
             ),
         ]
-        indexes = [models.Index(fields=["clinic", "status", "received_at"])]
+        indexes = [
+            models.Index(fields=["clinic", "status", "received_at"]),
+            # Finding the original of a repeat (the unique index above is partial, so not used for it).
+            models.Index(fields=["clinic", "kind", "dedupe_key"], name="inbound_message_dedupe_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.control_id or '#' + str(self.pk)} ({self.status})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -99,6 +99,52 @@ def record_lab_result(
             entered_by=entered_by,
             visit=visit,
         )
+
+
+@dataclass(frozen=True)
+class NewLabResult:
+    """One result for record_lab_results: whose, the value as reported, and its identity in the source."""
+
+    patient: object
+    lab: LabValue
+    source: str = LabSource.MANUAL
+    source_id: str = ""
+    status: str = ResultStatus.FINAL
+
+
+def record_lab_results(results: Sequence[NewLabResult], *, entered_by=None) -> list[LabResult]:
+    """Store many results at once (imported messages): each is converted and validated as by
+    record_lab_result, then one INSERT, one audit-history INSERT and one evaluation per patient
+    on commit. Raises ValidationError and stores nothing if any result is bad."""
+    rows = []
+    for result in results:
+        value, low, high = convert_lab_value(result.lab)
+        rows.append(
+            LabResult(
+                patient=result.patient,
+                analyte=result.lab.analyte,
+                value=value,
+                value_as_reported=f"{result.lab.value:g}",
+                unit_as_reported=result.lab.unit,
+                ref_low=low,
+                ref_high=high,
+                collected_at=result.lab.collected_at,
+                status=result.status,
+                source=result.source,
+                source_id=result.source_id,
+                entered_by=entered_by,
+            )
+        )
+    if not rows:
+        return []
+    # No savepoint of its own: inside an importer's transaction a failure rolls back the whole import.
+    with transaction.atomic(savepoint=False):
+        for patient_id in {row.patient_id for row in rows}:
+            enqueue_evaluation(patient_id)
+        created = LabResult.objects.bulk_create(rows)
+        # bulk_create sends no post_save, so the audit history is written here, as for one row.
+        LabResult.history.bulk_history_create(created, default_user=entered_by)
+        return created
 
 
 # -- working the alert queue ---------------------------------------------------------------------

@@ -254,4 +254,70 @@ def test_an_import_queues_one_evaluation_per_commit(patient, monkeypatch, django
     monkeypatch.setattr("monitoring.evaluation._send_evaluation", sent.append)
     with django_capture_on_commit_callbacks(execute=True):
         import_message(oru(), clinic=default_clinic())
-    assert set(sent) == {patient.pk}
+    assert sent == [patient.pk]  # six results, one evaluation
+
+
+# -- many messages at once (files, backlogs): the same outcome as one at a time -------------------
+
+
+def batch_of_messages() -> list[str]:
+    return [
+        oru("B1"),
+        oru("B2", mrn="NOBODY"),
+        oru("B3", [Obx("1742-6", "54", "mg")], order_id="U"),
+        oru("B4", [Obx("1742-6", "50", "U/L", status="P")], order_id="PF"),
+        oru("B5", [Obx("1742-6", "52", "U/L", status="F")], order_id="PF"),
+        oru("B6", [Obx("1742-6", "49", "U/L", status="P")], order_id="PF"),  # late preliminary: stale
+        oru("B1"),  # a repeat inside the batch
+        oru("B7", [Obx("1920-8", "33", "U/L"), Obx("1920-8", "33", "U/L")], order_id="TWICE"),
+        "not HL7 at all",
+    ]
+
+
+def outcome(messages, clinic):
+    statuses = [(m.status, m.counts, [i["kind"] for i in m.items if "kind" in i]) for m in messages]
+    stored = sorted(
+        LabResult.objects.filter(patient__clinic=clinic).values_list("analyte__code", "value", "status", "source_id")
+    )
+    return statuses, stored
+
+
+def test_a_batch_has_the_same_outcome_as_one_message_at_a_time():
+    from monitoring.interop.hl7 import import_batch
+
+    one_clinic, batch_clinic = default_clinic(), ClinicFactory()
+    PatientFactory(mrn="M1", clinic=one_clinic)
+    PatientFactory(mrn="M1", clinic=batch_clinic)
+
+    one_by_one = [import_message(text, clinic=one_clinic) for text in batch_of_messages()]
+    batched = import_batch(batch_of_messages(), clinic=batch_clinic)
+
+    assert outcome(batched, batch_clinic) == outcome(one_by_one, one_clinic)
+    assert [m.status for m in batched][:3] == [InboundStatus.ACCEPTED, InboundStatus.QUARANTINED] + [
+        InboundStatus.QUARANTINED
+    ]
+    assert batched[6].duplicate_of == batched[0]
+    # And again: every message is a repeat, nothing new is stored.
+    before = LabResult.objects.count()
+    again = import_batch(batch_of_messages(), clinic=batch_clinic)
+    assert {m.status for m in again} == {InboundStatus.DUPLICATE}
+    assert LabResult.objects.count() == before
+
+
+def test_a_batch_that_fails_while_writing_falls_back_to_one_message_at_a_time(patient, monkeypatch):
+    from monitoring.interop import hl7, results
+
+    real = results.store_all
+    calls = []
+
+    def fail_once(pairs, **kwargs):
+        calls.append(len(pairs))
+        if len(calls) == 1:
+            raise RuntimeError("disk full, say")
+        return real(pairs, **kwargs)
+
+    monkeypatch.setattr(results, "store_all", fail_once)
+    messages = hl7.import_batch([oru("F1"), oru("F2", order_id="O2")], clinic=default_clinic())
+    assert [m.status for m in messages] == [InboundStatus.ACCEPTED, InboundStatus.ACCEPTED]
+    assert LabResult.objects.count() == 12
+    assert calls == [12, 6, 6]  # the batch, then each message on its own

@@ -76,3 +76,22 @@ def test_a_mangled_message_is_imported_whole_or_quarantined_never_half(text):
         assert after == before  # nothing of a quarantined or repeated message
     if message.status == InboundStatus.QUARANTINED:
         assert message.reason and message.items
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(messages(), min_size=1, max_size=8))
+def test_a_batch_of_mangled_messages_is_imported_or_quarantined_message_by_message(texts):
+    from monitoring.interop.hl7 import import_batch
+
+    if not Patient.objects.filter(mrn="PROP1").exists():
+        PatientFactory(mrn="PROP1")
+    before = LabResult.objects.count()
+
+    imported = import_batch(texts, clinic=default_clinic())  # must not raise
+
+    assert len(imported) == len(texts)
+    outcomes = {InboundStatus.ACCEPTED, InboundStatus.QUARANTINED, InboundStatus.DUPLICATE}
+    assert all(m.status in outcomes for m in imported)
+    created = sum(m.counts.get("created", 0) for m in imported if m.status == InboundStatus.ACCEPTED)
+    assert LabResult.objects.count() - before == created
+    assert all(m.reason and m.items for m in imported if m.status == InboundStatus.QUARANTINED)

@@ -23,6 +23,7 @@ from datetime import datetime
 
 import hl7 as hl7lib
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patients.models import Patient
@@ -30,7 +31,7 @@ from patients.models import Patient
 from ..models import Analyte, InboundKind, InboundMessage, InboundStatus, LabSource, LocalCode, ResultStatus
 from ..services import LabValue
 from . import results
-from .quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive
+from .quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive, summarise
 
 LOINC_SYSTEMS = frozenset({"LN", "LNC", "LOINC", "HTTP://LOINC.ORG", "2.16.840.1.113883.6.1"})
 
@@ -139,9 +140,15 @@ def import_message(text: str, *, clinic, origin: str = "") -> InboundMessage:
     return process_inbound(message)
 
 
-def import_text(text: str, *, clinic, origin: str = "") -> list[InboundMessage]:
-    """Every message of a file (a file may hold one or several)."""
-    return [import_message(part, clinic=clinic, origin=origin) for part in split_messages(text)]
+def import_text(text: str, *, clinic, origin: str = "", batch_size: int = 500) -> list[InboundMessage]:
+    """Every message of a file (a file may hold one or several), in batches."""
+    parts = split_messages(text)
+    if len(parts) == 1:
+        return [import_message(parts[0], clinic=clinic, origin=origin)]
+    imported = []
+    for start in range(0, len(parts), batch_size):
+        imported += import_batch(parts[start : start + batch_size], clinic=clinic, origin=origin)
+    return imported
 
 
 def effective_status(message: InboundMessage) -> str:
@@ -394,8 +401,32 @@ def _read(obs: Observation, f: _Fields, codes: _Codes, sender: str, problems: li
     return incoming
 
 
-def process_message(message: InboundMessage) -> dict:
-    """Import every result of an ORU^R01 or raise Rejected with every problem found."""
+class _Context:
+    """What mapping needs from the database, read once per message (or once per batch)."""
+
+    def __init__(self, clinic_id: int, mrns: list[str] | None = None):
+        self.clinic_id = clinic_id
+        self.codes = _Codes(clinic_id)
+        self.patients: dict[str, Patient | None] = {}
+        if mrns:
+            found = {p.mrn: p for p in Patient.objects.filter(clinic_id=clinic_id, mrn__in=set(mrns))}
+            self.patients = {mrn: found.get(mrn) for mrn in mrns}
+
+    def patient(self, mrn: str) -> Patient | None:
+        if mrn not in self.patients:
+            self.patients[mrn] = Patient.objects.filter(clinic_id=self.clinic_id, mrn=mrn).first()
+        return self.patients[mrn]
+
+
+@dataclass
+class _Plan:
+    patient: Patient
+    results: list[tuple[Observation, results.Incoming]]
+    skipped: list[dict]
+
+
+def _plan(message: InboundMessage, context: _Context) -> _Plan:
+    """Parse, map and validate the whole message (no writes), or raise Rejected with every problem."""
     text = normalise(message.raw)
     parsed, f = _parse(text)
     header = read_header(text)
@@ -410,33 +441,163 @@ def process_message(message: InboundMessage) -> dict:
     patient = message.patient
     if patient is None:
         mrn = _mrn(parsed, f)
-        patient = Patient.objects.filter(clinic_id=message.clinic_id, mrn=mrn).first() if mrn else None
+        patient = context.patient(mrn) if mrn else None
         if patient is None:
             detail = f"No patient with MRN {mrn} in this clinic." if mrn else "No MRN in PID-3."
             problems.append(Problem(ProblemKind.UNKNOWN_PATIENT, detail, where="PID", mrn=mrn))
 
-    codes = _Codes(message.clinic_id)
-    items: list[dict] = []
+    skipped: list[dict] = []
     incoming: list[tuple[Observation, results.Incoming]] = []
     for obs in observations:
-        read = _read(obs, f, codes, header.sender, problems)
+        read = _read(obs, f, context.codes, header.sender, problems)
         if isinstance(read, tuple):
-            items.append({"where": obs.where, "code": obs.code, "outcome": "skipped", "detail": read[1]})
+            skipped.append({"where": obs.where, "code": obs.code, "outcome": "skipped", "detail": read[1]})
         elif read is not None:
             incoming.append((obs, read))
     if problems:
         raise Rejected(problems)
+    return _Plan(patient, incoming, skipped)
 
-    existing = results.existing_results(patient, LabSource.HL7, [i.source_id for _, i in incoming])
-    counts: Counter[str] = Counter(skipped=len(items))
-    for obs, result in incoming:
-        key = (result.lab.analyte.pk, result.source_id)
-        outcome, existing[key] = results.store(result, patient=patient, existing=existing.get(key))
-        counts[outcome] += 1
+
+def _finish(message: InboundMessage, plan: _Plan, outcomes: list[str]) -> dict:
+    """Record on the message what its results did; the counts to store."""
+    items = list(plan.skipped)
+    for (obs, result), outcome in zip(plan.results, outcomes, strict=True):
         items.append({"where": obs.where, "code": obs.code, "analyte": result.lab.analyte.code, "outcome": outcome})
-    message.patient = patient
+    message.patient = plan.patient
     message.items = items
+    counts = Counter(outcomes, skipped=len(plan.skipped))
     return {key: value for key, value in counts.items() if value}
+
+
+def process_message(message: InboundMessage) -> dict:
+    """Import every result of an ORU^R01 or raise Rejected with every problem found."""
+    plan = _plan(message, _Context(message.clinic_id))
+    outcomes = results.store_all([(plan.patient, result) for _, result in plan.results])
+    return _finish(message, plan, outcomes)
+
+
+def import_batch(texts: list[str], *, clinic, origin: str = "") -> list[InboundMessage]:
+    """Import many messages (a file, a backlog) with the same outcome as one by one, in few queries.
+
+    Durable first: every raw text is stored in one INSERT before anything else. Then one
+    transaction maps all of them (code table and patients read once) and writes all the results
+    in one go; a message with problems is quarantined alone. If anything unexpected happens, the
+    batch is rolled back and every message goes through `process_inbound` on its own.
+    """
+    if not texts:
+        return []
+    headers = [read_header(text) for text in texts]
+    keys = [dedupe_key(text, header) for text, header in zip(texts, headers, strict=True)]
+    originals = {
+        m.dedupe_key: m
+        for m in InboundMessage.objects.filter(clinic=clinic, kind=InboundKind.HL7, dedupe_key__in=set(keys)).exclude(
+            status=InboundStatus.DUPLICATE
+        )
+    }
+    fresh: dict[str, InboundMessage] = {}
+    order: list[tuple[str, InboundMessage | None]] = []  # (key, new original or None for a repeat)
+    for text, header, key in zip(texts, headers, keys, strict=True):
+        if key in originals or key in fresh:
+            order.append((key, None))
+            continue
+        fresh[key] = InboundMessage(
+            clinic=clinic,
+            kind=InboundKind.HL7,
+            raw=text.replace("\x00", ""),
+            dedupe_key=key[:255],
+            control_id=header.control_id[:200],
+            sender=header.sender[:200],
+            origin=origin[:200],
+        )
+        order.append((key, fresh[key]))
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.bulk_create(fresh.values())
+    except IntegrityError:  # stored by someone else meanwhile: take them one at a time
+        return [import_message(text, clinic=clinic, origin=origin) for text in texts]
+    originals.update(fresh)
+    repeats = InboundMessage.objects.bulk_create(
+        [
+            InboundMessage(
+                clinic=clinic,
+                kind=InboundKind.HL7,
+                raw=text.replace("\x00", ""),
+                dedupe_key=key[:255],
+                control_id=header.control_id[:200],
+                sender=header.sender[:200],
+                origin=origin[:200],
+                status=InboundStatus.DUPLICATE,
+                duplicate_of=originals[key],
+                processed_at=timezone.now(),
+            )
+            for (key, new), text, header in zip(order, texts, headers, strict=True)
+            if new is None
+        ]
+    )
+    for original in {originals[key] for (key, new) in order if new is None}:
+        if original.status == InboundStatus.RECEIVED and original.pk not in {m.pk for m in fresh.values()}:
+            process_inbound(original)  # stored by a run that died before processing it
+    _process_batch(list(fresh.values()), clinic)
+    done = {m.pk: m for m in InboundMessage.objects.filter(pk__in=[m.pk for m in fresh.values()])}
+    repeats_left = iter(repeats)
+    return [done[new.pk] if new is not None else next(repeats_left) for _, new in order]
+
+
+def _process_batch(messages: list[InboundMessage], clinic) -> None:
+    from django.db import InterfaceError, OperationalError
+
+    try:
+        with transaction.atomic():
+            locked = list(
+                InboundMessage.objects.select_for_update()
+                .filter(pk__in=[m.pk for m in messages], status=InboundStatus.RECEIVED)
+                .order_by("pk")
+            )
+            context = _Context(clinic.pk, mrns=[_quick_mrn(m.raw) for m in locked])
+            plans: list[tuple[InboundMessage, _Plan]] = []
+            now = timezone.now()
+            for message in locked:
+                try:
+                    plans.append((message, _plan(message, context)))
+                except Rejected as rejected:
+                    message.status = InboundStatus.QUARANTINED
+                    message.reason = summarise(rejected.problems)
+                    message.items = [problem.as_dict() for problem in rejected.problems]
+                    message.processed_at = now
+            outcomes = iter(
+                results.store_all([(plan.patient, result) for _, plan in plans for _, result in plan.results])
+            )
+            for message, plan in plans:
+                message.counts = _finish(message, plan, [next(outcomes) for _ in plan.results])
+                message.status = InboundStatus.ACCEPTED
+                message.processed_at = now
+            InboundMessage.objects.bulk_update(
+                locked, ["status", "reason", "items", "counts", "patient", "processed_at"], batch_size=500
+            )
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:  # noqa: BLE001 - nothing of the batch was written: go one by one, the careful way
+        for message in messages:
+            process_inbound(message)
+
+
+def _quick_mrn(raw: str) -> str:
+    """PID-3's MR identifier by plain splitting, to read a batch's patients in one query. A miss
+    costs only a query later (the parsed message is what counts)."""
+    text = normalise(raw)
+    if len(text) < 8 or not text.startswith("MSH"):
+        return ""
+    field_sep, rep_sep, comp_sep = text[3], text[5], text[4]
+    for segment in text.split("\r"):
+        if segment.startswith("PID"):
+            fields = segment.split(field_sep)
+            identifiers = [rep for rep in (fields[3] if len(fields) > 3 else "").split(rep_sep) if rep.strip()]
+            parts = [rep.split(comp_sep) for rep in identifiers]
+            typed = [p for p in parts if len(p) > 4 and p[4].strip().upper() == "MR"]
+            chosen = (typed or parts or [[""]])[0]
+            return chosen[0].strip()
+    return ""
 
 
 # -- acknowledgements ------------------------------------------------------------------------

@@ -111,9 +111,11 @@ class Listener:
                     logger.warning("%s: message larger than %s bytes refused", origin, MAX_MESSAGE_BYTES)
                     break
                 text = decode(block)
-                # Not cancelled by a shutdown: once read, a message is stored and acknowledged.
+                # Not cancelled by a shutdown: once read, a message is stored and acknowledged. Each
+                # connection is read in order; several connections are processed side by side in
+                # worker threads (each with its own database connection).
                 ack = await asyncio.shield(
-                    sync_to_async(handle_message, thread_sensitive=True)(text, clinic=self.clinic, origin=origin)
+                    sync_to_async(handle_message, thread_sensitive=False)(text, clinic=self.clinic, origin=origin)
                 )
                 writer.writeblock(ack.encode("utf-8"))
                 await writer.drain()

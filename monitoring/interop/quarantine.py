@@ -109,21 +109,22 @@ def receive(
         "origin": origin[:200],
     }
     if dedupe_key:
-        original = _original(clinic, kind, dedupe_key)
-        if original is None:
-            try:
-                with transaction.atomic():
+        try:
+            if transaction.get_connection().in_atomic_block:
+                with transaction.atomic():  # a savepoint, so that a repeat does not break the caller's transaction
                     return InboundMessage.objects.create(**fields)
-            except IntegrityError:  # another process stored it in between
-                original = _original(clinic, kind, dedupe_key)
-        if original is not None:
-            return InboundMessage.objects.create(
-                **fields,
-                status=InboundStatus.DUPLICATE,
-                duplicate_of=original,
-                processed_at=timezone.now(),
-                reason="",
-            )
+            return InboundMessage.objects.create(**fields)  # autocommit: durable when this returns
+        except IntegrityError:  # the key was seen before (by this process or another)
+            original = _original(clinic, kind, dedupe_key)
+            if original is None:
+                raise
+        return InboundMessage.objects.create(
+            **fields,
+            status=InboundStatus.DUPLICATE,
+            duplicate_of=original,
+            processed_at=timezone.now(),
+            reason="",
+        )
     return InboundMessage.objects.create(**fields)
 
 
@@ -164,6 +165,9 @@ def quarantine(
     return message
 
 
+_PROCESSED_FIELDS = ["status", "reason", "counts", "processed_at", "reviewed_by", "reviewed_at"]
+
+
 def process_inbound(message: InboundMessage, *, user=None) -> InboundMessage:
     """Run the message's processor: all of it is imported (accepted), or it is quarantined.
 
@@ -184,7 +188,7 @@ def process_inbound(message: InboundMessage, *, user=None) -> InboundMessage:
             locked.processed_at = timezone.now()
             if user is not None:
                 locked.reviewed_by, locked.reviewed_at = user, locked.processed_at
-            locked.save()
+            locked.save(update_fields=[*_PROCESSED_FIELDS, "patient", "items"])
             return locked
     except Rejected as rejected:
         problems = rejected.problems

@@ -1,7 +1,7 @@
-"""Storing an imported result: new, unchanged, or replacing a preliminary one (any importer).
+"""Storing imported results: new, unchanged, or replacing a preliminary one (any importer).
 
 Conversion and validation are monitoring.services.convert_lab_value's (through
-record_lab_result for a new row); this module only decides what an incoming result means for
+record_lab_results for new rows); this module only decides what an incoming result means for
 the row already stored under the same source id.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..evaluation import enqueue_evaluation
 from ..models import LabResult, ResultStatus
-from ..services import LabValue, convert_lab_value, record_lab_result
+from ..services import LabValue, NewLabResult, convert_lab_value, record_lab_results
 
 
 @dataclass(frozen=True)
@@ -58,34 +58,71 @@ def decide(incoming: Incoming, existing: LabResult | None) -> str:
     return UPDATED
 
 
-def store(incoming: Incoming, *, patient, existing: LabResult | None, entered_by=None) -> tuple[str, LabResult | None]:
-    """Write `incoming` (call inside the importer's transaction). Returns what was done and the row."""
-    outcome = decide(incoming, existing)
-    if outcome == CREATED:
-        existing = record_lab_result(
-            patient=patient,
-            lab=incoming.lab,
-            source=incoming.source,
-            source_id=incoming.source_id,
-            status=incoming.status,
-            entered_by=entered_by,
-        )
-    elif outcome == UPDATED:
-        value, low, high = check(incoming)
-        existing.value = value
-        existing.ref_low, existing.ref_high = low, high
-        existing.value_as_reported = f"{incoming.lab.value:g}"
-        existing.unit_as_reported = incoming.lab.unit
-        existing.collected_at = incoming.lab.collected_at
-        existing.status = incoming.status
-        existing.save()  # the audit history keeps the preliminary value
-        enqueue_evaluation(patient.pk)
-    return outcome, existing
+def _update(existing: LabResult, incoming: Incoming, patient) -> LabResult:
+    value, low, high = check(incoming)
+    existing.value = value
+    existing.ref_low, existing.ref_high = low, high
+    existing.value_as_reported = f"{incoming.lab.value:g}"
+    existing.unit_as_reported = incoming.lab.unit
+    existing.collected_at = incoming.lab.collected_at
+    existing.status = incoming.status
+    existing.save()  # the audit history keeps the value it replaces
+    enqueue_evaluation(patient.pk)
+    return existing
 
 
-def existing_results(patient, source: str, source_ids: list[str]) -> dict[tuple[int, str], LabResult]:
-    """Rows already stored for these source ids, by (analyte id, source id): one query."""
-    if not source_ids:
+def store_all(pairs: list[tuple[object, Incoming]], *, entered_by=None) -> list[str]:
+    """Write (patient, result) pairs in order (inside the importer's transaction); what each did.
+
+    One query finds what is stored under the same source ids; the new results are written in
+    one go (record_lab_results); replacements are saved one by one (rare). A result that comes
+    twice (a preliminary and its final in one file) is decided against the earlier one.
+    """
+    existing = existing_results(pairs)
+    new: dict[tuple, tuple[object, Incoming]] = {}
+    outcomes = []
+    for patient, incoming in pairs:
+        key = (patient.pk, incoming.source, incoming.lab.analyte.pk, incoming.source_id)
+        if key in new:
+            outcome = decide_pending(incoming, new[key][1])
+            if outcome == UPDATED:
+                new[key] = (patient, incoming)
+        else:
+            outcome = decide(incoming, existing.get(key))
+            if outcome == CREATED:
+                new[key] = (patient, incoming)
+            elif outcome == UPDATED:
+                existing[key] = _update(existing[key], incoming, patient)
+        outcomes.append(outcome)
+    record_lab_results(
+        [
+            NewLabResult(patient, incoming.lab, incoming.source, incoming.source_id, incoming.status)
+            for patient, incoming in new.values()
+        ],
+        entered_by=entered_by,
+    )
+    return outcomes
+
+
+def decide_pending(incoming: Incoming, pending: Incoming) -> str:
+    """`decide` against a result of the same import that is not written yet."""
+    if incoming == pending:
+        return UNCHANGED
+    if incoming.status == ResultStatus.PRELIMINARY and pending.status != ResultStatus.PRELIMINARY:
+        return STALE
+    if incoming.status == ResultStatus.FINAL and pending.status == ResultStatus.CORRECTED:
+        return STALE
+    return UPDATED
+
+
+def existing_results(pairs: list[tuple[object, Incoming]]) -> dict[tuple, LabResult]:
+    """Rows already stored under these results' source ids, by (patient, source, analyte, source id)."""
+    wanted = [(patient.pk, incoming.source, incoming.source_id) for patient, incoming in pairs if incoming.source_id]
+    if not wanted:
         return {}
-    rows = LabResult.objects.filter(patient=patient, source=source, source_id__in=source_ids).select_related("analyte")
-    return {(row.analyte_id, row.source_id): row for row in rows}
+    rows = LabResult.objects.filter(
+        patient_id__in={patient_id for patient_id, _, _ in wanted},
+        source__in={source for _, source, _ in wanted},
+        source_id__in={source_id for _, _, source_id in wanted},
+    ).select_related("analyte")
+    return {(row.patient_id, row.source, row.analyte_id, row.source_id): row for row in rows}
