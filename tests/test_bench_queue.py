@@ -1,8 +1,8 @@
-"""A tiny run of the queue and dashboard benchmark in CI, so that bench/queue.py cannot rot."""
+"""A tiny run of the queue and dashboard benchmark in CI, so that bench/alert_queue.py cannot rot."""
 
 import pytest
 
-from bench.queue import BUDGET_QUERIES, main
+from bench.alert_queue import BUDGET_QUERIES, main
 
 pytestmark = pytest.mark.django_db
 

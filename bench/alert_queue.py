@@ -1,7 +1,7 @@
 """Benchmark the nurses' alert queue and the clinic dashboard on a large clinic (outside CI).
 
     eval "$(scripts/services start)"      # PostgreSQL + Redis, as CI runs them
-    .venv/bin/python bench/queue.py        # its own database, bench_queue (never the main one)
+    .venv/bin/python bench/alert_queue.py        # its own database, bench_queue (never the main one)
 
 Uses its own database (--database-url, default .../bench_queue; created if missing, refused if
 it is the main aih_tracker database): migrates, seeds the demo cohort up to --patients
