@@ -184,3 +184,13 @@ def test_every_fhir_sample_is_covered_by_these_tests():
     assert {p.name for p in US_CORE.glob("*.json")} == covered
     assert {p.name for p in SYNTHEA.parent.glob("*.json*")} == {SYNTHEA.name, SYNTHEA_SUBSET.name}
     assert json.loads(SYNTHEA_SUBSET.read_text())["type"] == "collection"
+
+
+def test_the_import_command_reads_the_gzipped_synthea_file(capsys):
+    from django.core.management import call_command
+
+    map_synthea_total_protein_to_g_per_l()
+    call_command("import_fhir", str(SYNTHEA))
+
+    assert "cfhir.json.gz: accepted" in capsys.readouterr().out
+    assert len(stored("alt")) == 8

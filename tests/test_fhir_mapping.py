@@ -631,3 +631,16 @@ def test_a_tpmt_result_in_our_own_codes_is_read_back():
         "U/mL RBC",
         10,
     )
+
+
+def test_the_import_command_quarantines_a_broken_gzip_file(tmp_path, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    broken = tmp_path / "broken.json.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
+
+    with pytest.raises(CommandError, match="1 file\\(s\\) quarantined"):
+        call_command("import_fhir", str(broken))
+
+    assert "broken.json.gz: quarantined" in capsys.readouterr().out

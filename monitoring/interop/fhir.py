@@ -17,7 +17,6 @@ from the imported data (the evaluation is queued on commit, as for any other dat
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
@@ -139,15 +138,13 @@ def import_fhir_text(text: str, *, clinic, origin: str = "", user=None) -> Inbou
 
 
 def import_fhir_file(path, *, clinic, origin: str = "", user=None) -> InboundMessage:
-    """A .json (or .json.gz) file from disk; undecodable bytes go to the quarantine too."""
+    """A .json (or gzipped) file from disk; whatever cannot be read goes to the quarantine too."""
     from pathlib import Path
 
+    from .bulk import decode
+
     path = Path(path)
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
-    text = data.decode("utf-8", errors="replace")
-    return import_fhir_text(text, clinic=clinic, origin=origin or path.name, user=user)
+    return import_fhir_text(decode(path.read_bytes()), clinic=clinic, origin=origin or path.name, user=user)
 
 
 def process_message(message: InboundMessage) -> dict[str, int]:
