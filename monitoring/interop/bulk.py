@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from monitoring.models import InboundKind, InboundMessage, InboundStatus
 
@@ -163,9 +164,18 @@ class BatchProgress:
         return [f for f in self.files if f.status == InboundStatus.QUARANTINED]
 
 
+def _duplicate_note(message: InboundMessage) -> str:
+    original = message.duplicate_of
+    if original is None:
+        return "Received before."
+    received = timezone.localtime(original.received_at).strftime("%d %b %Y %H:%M")
+    where = original.origin or f"message #{original.pk}"
+    return f"Received before ({where}, {received}): {original.get_status_display().lower()}."
+
+
 def batch_progress(clinic, batch_id: str) -> BatchProgress:
     progress = BatchProgress(batch_id=batch_id)
-    for message in batch_messages(clinic, batch_id).order_by("pk"):
+    for message in batch_messages(clinic, batch_id).select_related("duplicate_of").order_by("pk"):
         progress.total += 1
         if message.status == InboundStatus.RECEIVED:
             continue
@@ -183,7 +193,7 @@ def batch_progress(clinic, batch_id: str) -> BatchProgress:
                 kind=message.get_kind_display(),
                 status=message.status,
                 status_label=message.get_status_display(),
-                reason=message.reason,
+                reason=_duplicate_note(message) if message.status == InboundStatus.DUPLICATE else message.reason,
                 counts=message.counts or {},
                 items=message.items if message.status == InboundStatus.QUARANTINED else [],
                 message_id=message.pk,
