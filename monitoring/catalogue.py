@@ -9,6 +9,7 @@ neither the result nor the clinic gives a range (and the finding then says so).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 MICRO = "µ"
 
@@ -271,6 +272,7 @@ UNIT_ALIASES: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=4096)
 def unit_key(unit: str) -> str:
     """How a unit spelling is compared: case-blind, without spaces, µ as u, aliases resolved."""
     key = normalise_unit_spelling(unit).lower().replace(" ", "").replace(MICRO, "u")

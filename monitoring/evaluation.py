@@ -75,8 +75,13 @@ class _PendingEvaluations:
         self.patient_ids: set[int] = set()
 
     def send(self) -> None:
-        for patient_id in sorted(self.patient_ids):
-            _send_evaluation(patient_id)
+        ids = sorted(self.patient_ids)
+        if len(ids) == 1:
+            _send_evaluation(ids[0])
+            return
+        # An import that touched many patients: their ids in chunks, as the nightly sweep sends them.
+        for start in range(0, len(ids), SWEEP_CHUNK_SIZE):
+            _send_evaluation_chunk(ids[start : start + SWEEP_CHUNK_SIZE])
 
 
 def _send_evaluation(patient_id: int) -> None:
@@ -87,6 +92,15 @@ def _send_evaluation(patient_id: int) -> None:
     except Exception:  # noqa: BLE001 - a broker outage must never fail a clinician's save
         # The data are committed; tonight's sweep evaluates every active patient anyway.
         logger.warning("Could not queue evaluation of patient %s; the nightly sweep will catch up.", patient_id)
+
+
+def _send_evaluation_chunk(patient_ids: list[int]) -> None:
+    from .tasks import evaluate_chunk
+
+    try:
+        evaluate_chunk.apply_async((patient_ids,), retry=True, retry_policy=_QUICK_RETRY)
+    except Exception:  # noqa: BLE001 - as for one patient: the data are committed, the sweep catches up
+        logger.warning("Could not queue evaluation of %s patients; the nightly sweep will catch up.", len(patient_ids))
 
 
 # Give up on an unreachable broker within about a second rather than holding the request.

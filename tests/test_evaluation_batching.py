@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 def sent(monkeypatch):
     calls = []
     monkeypatch.setattr("monitoring.evaluation._send_evaluation", calls.append)
+    monkeypatch.setattr("monitoring.evaluation._send_evaluation_chunk", lambda ids: calls.append(tuple(ids)))
     return calls
 
 
@@ -26,7 +27,7 @@ def test_a_lab_panel_in_one_transaction_queues_one_evaluation(sent, django_captu
             lab = LabValue(analyte(code), value, unit, datetime(2025, 3, 3, 9, tzinfo=UTC))
             record_lab_result(patient=patient, lab=lab)
         enqueue_evaluation(other.pk)
-    assert sorted(sent) == sorted([patient.pk, other.pk])
+    assert sent == [tuple(sorted([patient.pk, other.pk]))]  # one task for both, ids only
 
 
 def test_a_rolled_back_savepoint_does_not_swallow_later_evaluations(sent, django_capture_on_commit_callbacks):
@@ -40,3 +41,10 @@ def test_a_rolled_back_savepoint_does_not_swallow_later_evaluations(sent, django
             pass
         enqueue_evaluation(other.pk)
     assert sent == [other.pk]
+
+
+def test_many_patients_in_one_transaction_are_sent_in_chunks_of_ids(sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for patient_id in range(1, 1202):
+            enqueue_evaluation(patient_id)
+    assert [len(chunk) for chunk in sent] == [500, 500, 201]

@@ -321,3 +321,27 @@ def test_a_batch_that_fails_while_writing_falls_back_to_one_message_at_a_time(pa
     assert [m.status for m in messages] == [InboundStatus.ACCEPTED, InboundStatus.ACCEPTED]
     assert LabResult.objects.count() == 12
     assert calls == [12, 6, 6]  # the batch, then each message on its own
+
+
+# -- the import_hl7 command ----------------------------------------------------------------------
+
+
+def test_the_import_command_prints_a_summary_per_file_and_fails_on_quarantine(patient, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    good, bad = tmp_path / "good.hl7", tmp_path / "bad.hl7"
+    good.write_text(oru("G1") + oru("G2", order_id="O2"), encoding="utf-8")
+    bad.write_bytes(("\ufeff" + oru("X1", mrn="NOBODY", breaks="\n")).encode("utf-8"))
+    out = StringIO()
+
+    call_command("import_hl7", str(good), stdout=out)
+    assert f"{good}: 2 message(s): 2 accepted" in out.getvalue()
+    assert "control id G1: accepted for MRN M1: 6 created" in out.getvalue()
+
+    with pytest.raises(CommandError, match="1 message\\(s\\) quarantined"):
+        call_command("import_hl7", str(bad), str(good), stdout=out)
+    assert "unknown_patient  PID: No patient with MRN NOBODY in this clinic." in out.getvalue()
+    assert "already received as" in out.getvalue()
+    assert LabResult.objects.count() == 12
