@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from .catalogue import to_canonical
+from .catalogue import UnitNotAccepted, to_canonical
 from .parameters import BY_KEY
 
 
@@ -518,3 +518,12 @@ class LocalCode(models.Model):
     def __str__(self) -> str:
         target = self.analyte.name if self.analyte_id else "skipped"
         return f"{self.system or '*'}:{self.code} -> {target}"
+
+    def clean(self) -> None:
+        if self.unit and not self.analyte_id:
+            raise ValidationError({"unit": "A skipped code needs no unit."})
+        if self.unit and self.analyte_id:
+            try:
+                self.analyte.to_canonical(1.0, self.unit)
+            except UnitNotAccepted as error:
+                raise ValidationError({"unit": str(error)}) from None

@@ -345,3 +345,23 @@ def test_the_import_command_prints_a_summary_per_file_and_fails_on_quarantine(pa
     assert "unknown_patient  PID: No patient with MRN NOBODY in this clinic." in out.getvalue()
     assert "already received as" in out.getvalue()
     assert LabResult.objects.count() == 12
+
+
+def test_a_retracted_result_for_a_code_the_clinic_skips_is_just_skipped(patient):
+    LocalCode.objects.create(clinic=default_clinic(), system="L", code="HCT", analyte=None)
+    message = import_message(
+        oru(results=[Obx("1742-6", "54", "U/L"), Obx("HCT", "0.41", "L/L", system="L", status="W")]),
+        clinic=default_clinic(),
+    )
+    assert message.status == InboundStatus.ACCEPTED
+
+
+def test_a_local_code_refuses_a_unit_override_its_analyte_does_not_accept():
+    from django.core.exceptions import ValidationError
+
+    alt = Analyte.objects.get(code="alt")
+    with pytest.raises(ValidationError, match="not reported in 'mg/dL'"):
+        LocalCode(clinic=default_clinic(), code="X", analyte=alt, unit="mg/dL").clean()
+    with pytest.raises(ValidationError, match="needs no unit"):
+        LocalCode(clinic=default_clinic(), code="X", analyte=None, unit="U/L").clean()
+    LocalCode(clinic=default_clinic(), code="X", analyte=alt, unit="ukat/L").clean()

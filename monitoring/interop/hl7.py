@@ -349,6 +349,9 @@ def _read(obs: Observation, f: _Fields, codes: _Codes, sender: str, problems: li
         problems.append(Problem(kind, detail, where=obs.where, code=obs.code, system=obs.system, display=obs.display))
 
     if obs.status in RETRACTED_STATUS:
+        known, analyte, _ = codes.find(obs.system, obs.code)
+        if known and analyte is None:
+            return "skip", "code not tracked by the clinic"
         problem(
             ProblemKind.UNSUPPORTED, f"The lab marked this result {RETRACTED_STATUS[obs.status]}: a person decides."
         )
