@@ -198,3 +198,20 @@ def test_progress_counts_only_the_batchs_own_messages(staff_client):
 
     assert batch_progress(default_clinic(), first).total == 1
     assert InboundMessage.objects.filter(status=InboundStatus.RECEIVED).count() == 2
+
+
+def test_with_the_broker_down_the_upload_is_imported_in_the_request(
+    staff_client, glucose_patient, monkeypatch, django_capture_on_commit_callbacks
+):
+    from monitoring.tasks import import_batch
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(import_batch, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(staff_client, ("a.hl7", (HL7 / "ORU-R01-RMGEAD.hl7").read_bytes()))
+
+    progress = staff_client.get(response["Location"]).context["progress"]
+    assert progress.finished and progress.accepted == 1
+    assert LabResult.objects.filter(patient=glucose_patient).count() == 1

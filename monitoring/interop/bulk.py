@@ -103,12 +103,20 @@ def start_batch(*, clinic, files: Iterable[tuple[str, bytes]]) -> str:
 
 
 def _enqueue(clinic_id: int, batch_id: str) -> None:
+    """Queue the batch for a worker; with no broker, import it here rather than leave it waiting
+    (nothing else would pick it up; the files are stored either way)."""
+    from aih_tracker.models import Clinic
     from monitoring.tasks import import_batch
 
     try:
-        import_batch.delay(clinic_id, batch_id)
-    except Exception:  # noqa: BLE001 - the files are stored; a broker outage must not lose the upload
-        logger.warning("Could not queue import batch %s; its messages wait as received.", batch_id)
+        import_batch.apply_async((clinic_id, batch_id), retry=True, retry_policy=_QUICK_RETRY)
+    except Exception:  # noqa: BLE001 - a broker outage must not leave the upload unprocessed
+        logger.warning("Could not queue import batch %s; importing it in this process.", batch_id)
+        run_batch(Clinic.objects.get(pk=clinic_id), batch_id)
+
+
+# Give up on an unreachable broker within about a second (as evaluation.py does).
+_QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 
 
 def run_batch(clinic, batch_id: str) -> int:
