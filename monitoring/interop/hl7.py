@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -257,16 +258,31 @@ def _mrn(message: hl7lib.Message, f: _Fields) -> str:
     return f.component(chosen, 1)
 
 
-class _Codes:
-    """The clinic's local codes, then the catalogue's LOINC codes (one query each per message)."""
+LOINC_CACHE_SECONDS = 60
+_loinc_cache: tuple[float, dict[str, Analyte]] = (0.0, {})
 
-    def __init__(self, clinic):
-        self.local = {(c.system, c.code): c for c in LocalCode.objects.filter(clinic=clinic).select_related("analyte")}
-        self.loinc: dict[str, Analyte] = {}
+
+def _loinc_map() -> dict[str, Analyte]:
+    """The analytes by LOINC, re-read at most once a minute per process: they change with a
+    deployment (the catalogue), not between two messages. A clinic's own codes are read fresh."""
+    global _loinc_cache
+    read_at, by_code = _loinc_cache
+    if time.monotonic() - read_at > LOINC_CACHE_SECONDS:
+        by_code = {}
         for analyte in Analyte.objects.all():
             for code in [analyte.loinc, *analyte.other_loincs]:
                 if code:
-                    self.loinc.setdefault(code, analyte)
+                    by_code.setdefault(code, analyte)
+        _loinc_cache = (time.monotonic(), by_code)
+    return by_code
+
+
+class _Codes:
+    """The clinic's local codes (one query per message or batch), then the catalogue's LOINC codes."""
+
+    def __init__(self, clinic):
+        self.local = {(c.system, c.code): c for c in LocalCode.objects.filter(clinic=clinic).select_related("analyte")}
+        self.loinc = _loinc_map()
 
     def find(self, system: str, code: str) -> tuple[bool, Analyte | None, str]:
         """(known, analyte or None when the clinic skips the code, unit override)."""
