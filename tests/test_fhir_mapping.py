@@ -644,3 +644,41 @@ def test_the_import_command_quarantines_a_broken_gzip_file(tmp_path, capsys):
         call_command("import_fhir", str(broken))
 
     assert "broken.json.gz: quarantined" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"status": "intended"}, "status intended, not taken"),
+        ({"status": "entered-in-error"}, "status entered-in-error"),
+    ],
+)
+def test_a_statement_not_taken_is_skipped(change, detail):
+    message = accepted({**fb.statement(), **change})
+
+    assert detail in message.items[-1]["detail"]
+    assert not MedicationCourse.objects.exists()
+
+
+def test_a_proposed_medication_request_is_not_a_course():
+    proposal = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "proposal",
+        "medicationCodeableConcept": {"coding": [{"system": fb.RXNORM, "code": "1256"}]},
+        "subject": fb.SUBJECT,
+        "authoredOn": "2025-02-01",
+        "dosageInstruction": [fb.dosage(50)],
+    }
+
+    message = accepted(proposal)
+
+    assert "a proposal, not an order" in message.items[-1]["detail"]
+    assert not MedicationCourse.objects.exists()
+
+
+def test_a_stopped_course_without_an_end_date_is_quarantined():
+    message = quarantined({**fb.statement(), "status": "stopped"})
+
+    assert message.items[0]["kind"] == "bad_time"
+    assert "stopped, but no end date says when" in message.items[0]["detail"]

@@ -787,8 +787,11 @@ def map_medication(context: ImportContext, resource, full_url: str) -> tuple[str
     name = _concept_text(concept) or "medication"
     if drug is None:
         return SKIPPED, f"{name}: not a drug the clinic follows"
-    if resource.status in ("entered-in-error", "not-taken", "cancelled", "draft", "unknown"):
-        return SKIPPED, f"{drug.name}: status {resource.status}"
+    if resource.status in ("entered-in-error", "not-taken", "cancelled", "draft", "unknown", "intended"):
+        return SKIPPED, f"{drug.name}: status {resource.status}, not taken"
+    intent = getattr(resource, "intent", None)
+    if intent in ("proposal", "plan", "directive", "option"):
+        return SKIPPED, f"{drug.name}: a {intent}, not an order (prescribe it on the regimen page)"
     patient = _patient(context, resource.subject, drug.name)
     dosages = list((resource.dosage if kind == "MedicationStatement" else resource.dosageInstruction) or [])
     start, stop = _course_period(resource, dosages)
@@ -798,6 +801,8 @@ def map_medication(context: ImportContext, resource, full_url: str) -> tuple[str
         raise Unmappable(ProblemKind.BAD_TIME, f"{drug.name}: stops ({stop}) before it starts ({start}).")
     if start > timezone.localdate():
         raise Unmappable(ProblemKind.BAD_TIME, f"{drug.name}: starts in the future ({start}).")
+    if stop is None and resource.status in ("completed", "stopped"):
+        raise Unmappable(ProblemKind.BAD_TIME, f"{drug.name}: {resource.status}, but no end date says when.")
     doses: dict[date, float] = {}
     for dosage in dosages:
         bounds = _bounds(dosage)
