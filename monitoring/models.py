@@ -305,7 +305,21 @@ class Alert(models.Model):
                 name="alert_user_resolution_needs_note",
             ),
         ]
-        indexes = [models.Index(fields=["status", "severity"])]
+        indexes = [
+            models.Index(fields=["status", "severity"]),
+            # The queue's first page: what is to work on, in queue order, without a sort.
+            models.Index(
+                F("severity").desc(),
+                "opened_at",
+                "id",
+                condition=Q(status__in=("open", "acknowledged")),
+                name="alert_to_work_queue_order",
+            ),
+            # Tab counts and dashboard tiles per patient, answered from the index alone.
+            models.Index(
+                fields=["patient", "status", "resolution", "severity", "rule_id"], name="alert_patient_status_cover"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule_id} #{self.episode} ({self.get_severity_display()}, {self.status})"

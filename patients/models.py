@@ -70,7 +70,7 @@ class PatientQuerySet(models.QuerySet):
 
 class Patient(models.Model):
     clinic = models.ForeignKey("aih_tracker.Clinic", on_delete=models.PROTECT, related_name="patients")
-    mrn = models.CharField("MRN", max_length=32, help_text="Medical record number, unique within the clinic.")
+    mrn = models.CharField("MRN", max_length=64, help_text="Medical record number, unique within the clinic.")
     family_name = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()

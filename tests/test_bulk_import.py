@@ -112,7 +112,7 @@ def test_staff_upload_hl7_and_fhir_files_and_get_a_summary(staff_client, eager_c
     # What was imported is stored; the quarantined files stored nothing.
     assert LabResult.objects.filter(patient=glucose_patient, analyte__code="glucose").count() == 1
     assert LabResult.objects.filter(patient__mrn="BULK-1", analyte__code="alt").count() == 1
-    assert not Patient.objects.filter(mrn="41166989975d4d17b9de17f94cb3eec1").exists()
+    assert not Patient.objects.filter(mrn="41166989-975d-4d17-b9de-17f94cb3eec1").exists()
 
 
 def test_the_page_polls_with_htmx_until_the_worker_has_finished(staff_client, glucose_patient):

@@ -18,7 +18,7 @@ INTEROP = Path(__file__).resolve().parents[2] / "shared" / "interop"
 SYNTHEA = INTEROP / "synthea-r4-fhiry" / "cfhir.json.gz"
 SYNTHEA_SUBSET = INTEROP / "synthea-r4-fhiry" / "cfhir-labs-subset.json"
 US_CORE = INTEROP / "fhir-r4-us-core"
-SYNTHEA_MRN = "41166989975d4d17b9de17f94cb3eec1"  # the MR identifier, a UUID, as 32 hex digits
+SYNTHEA_MRN = "41166989-975d-4d17-b9de-17f94cb3eec1"  # the MR identifier, a UUID, stored as sent
 
 
 def synthea_text() -> str:

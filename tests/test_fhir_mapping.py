@@ -53,10 +53,10 @@ def only_lab() -> LabResult:
         ([{"system": "urn:ssn", "value": "999-1"}, {"system": "urn:other", "value": "X"}], "999-1"),
         (
             [{"type": {"coding": [{"code": "MR"}]}, "value": "41166989-975d-4d17-b9de-17f94cb3eec1"}],
-            "41166989975d4d17b9de17f94cb3eec1",
+            "41166989-975d-4d17-b9de-17f94cb3eec1",
         ),
     ],
-    ids=["identifier typed MR", "else the first identifier", "a UUID MRN as 32 hex digits"],
+    ids=["identifier typed MR", "else the first identifier", "a UUID MRN as sent (Synthea)"],
 )
 def test_the_mrn_comes_from_the_mr_identifier_else_the_first(identifiers, mrn):
     accepted(fb.patient(identifier=identifiers), with_patient=False)

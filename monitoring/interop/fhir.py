@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -383,21 +382,11 @@ def mrn_of(patient_resource) -> str:
     return identifiers[0].value.strip() if identifiers else ""
 
 
-def fit_mrn(mrn: str) -> str:
-    """A UUID-shaped MRN (Synthea writes them) is stored as its 32 hex digits to fit the column."""
-    if len(mrn) > MRN_MAX:
-        try:
-            return uuid.UUID(mrn).hex
-        except ValueError:
-            pass
-    return mrn
-
-
 GENDERS = {"female": Sex.FEMALE, "male": Sex.MALE, "other": Sex.OTHER, "unknown": Sex.UNKNOWN}
 
 
 def map_patient(context: ImportContext, resource, full_url: str) -> tuple[str, str]:
-    mrn = fit_mrn(mrn_of(resource))
+    mrn = mrn_of(resource)
     if not mrn:
         raise Unmappable(ProblemKind.MALFORMED, "Patient has no identifier to use as the MRN.")
     if len(mrn) > MRN_MAX:
