@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from monitoring.catalogue import MICRO, normalise_unit_spelling
+from monitoring.catalogue import BY_CODE, MICRO, normalise_unit_spelling
 from monitoring.models import Analyte, LabResult, ReferenceInterval, RefSex
 
 
@@ -24,7 +24,10 @@ def _unit_key(unit: str) -> str:
 def unit_choices(analyte: Analyte) -> list[str]:
     """The analyte's accepted units, one spelling each ("µmol/L" rather than "umol/L" and "µmol/L")."""
     chosen: dict[str, str] = {}
-    for unit in analyte.units:
+    # In the catalogue's order (the usual unit first): PostgreSQL's jsonb does not keep key order.
+    entry = BY_CODE.get(analyte.code)
+    order = {unit: i for i, unit in enumerate(entry.units if entry else ())}
+    for unit in sorted(analyte.units, key=lambda u: (order.get(u, len(order)), u)):
         if not unit:
             continue
         key = _unit_key(unit)

@@ -110,6 +110,15 @@ def test_mllp_framing_left_in_a_file_is_ignored(patient):
     assert import_message("\x0b" + oru() + "\x1c\r", clinic=default_clinic()).status == InboundStatus.ACCEPTED
 
 
+def test_nul_bytes_are_dropped_so_the_message_is_stored_on_any_database(patient):
+    # Found by the property test on PostgreSQL, whose text columns cannot hold NUL.
+    message = import_message(oru().replace("|LAB|", "|\x00LAB|", 1), clinic=default_clinic())
+    message.refresh_from_db()
+
+    assert message.status == InboundStatus.ACCEPTED and "\x00" not in message.raw
+    assert message.sender.startswith("LAB|") and LabResult.objects.count() > 0
+
+
 @pytest.mark.parametrize(
     ("unit", "value", "code", "expected"),
     [

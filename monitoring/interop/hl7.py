@@ -32,7 +32,7 @@ from patients.models import Patient
 from ..models import Analyte, InboundKind, InboundMessage, InboundStatus, LabSource, LocalCode, ResultStatus
 from ..services import LabValue
 from . import results
-from .quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive, summarise
+from .quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive, storable, summarise
 
 LOINC_SYSTEMS = frozenset({"LN", "LNC", "LOINC", "HTTP://LOINC.ORG", "2.16.840.1.113883.6.1"})
 
@@ -54,18 +54,18 @@ _UNSIGNED = r"(\d+(?:\.\d*)?|\.\d+)"
 _RANGE = re.compile(rf"{_UNSIGNED}\s*(?:-|–|_|to)\s*{_UNSIGNED}")
 _UPPER_ONLY = re.compile(rf"(?:<|<=|≤)\s*{_UNSIGNED}")
 _LOWER_ONLY = re.compile(rf"(?:>|>=|≥)\s*{_UNSIGNED}")
-_MLLP_FRAMING = "\x0b\x1c"
+_DROPPED = "\x0b\x1c\x00"  # MLLP framing, and NUL (no database text column can hold it)
 
 
 # -- text ------------------------------------------------------------------------------------
 
 
 def normalise(text: str) -> str:
-    """Segments separated by \\r, no byte-order mark, no MLLP framing, no blank segments.
+    """Segments separated by \\r, no byte-order mark, no MLLP framing or NUL, no blank segments.
 
     python-hl7 silently reads a message with \\n breaks as one segment: this runs first, always.
     """
-    text = text.lstrip("\ufeff").translate({ord(c): None for c in _MLLP_FRAMING})
+    text = text.lstrip("\ufeff").translate({ord(c): None for c in _DROPPED})
     text = text.replace("\r\n", "\r").replace("\n", "\r")
     return "\r".join(segment for segment in text.split("\r") if segment.strip())
 
@@ -523,7 +523,7 @@ def import_batch(texts: list[str], *, clinic, origin: str = "") -> list[InboundM
         fresh[key] = InboundMessage(
             clinic=clinic,
             kind=InboundKind.HL7,
-            raw=text.replace("\x00", ""),
+            raw=storable(text),
             dedupe_key=key[:255],
             control_id=header.control_id[:200],
             sender=header.sender[:200],
@@ -541,7 +541,7 @@ def import_batch(texts: list[str], *, clinic, origin: str = "") -> list[InboundM
             InboundMessage(
                 clinic=clinic,
                 kind=InboundKind.HL7,
-                raw=text.replace("\x00", ""),
+                raw=storable(text),
                 dedupe_key=key[:255],
                 control_id=header.control_id[:200],
                 sender=header.sender[:200],

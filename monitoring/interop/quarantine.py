@@ -84,6 +84,11 @@ def hash_key(raw: str) -> str:
     return "sha256:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def storable(text: str) -> str:
+    """Text a database column can hold: PostgreSQL text cannot contain NUL, wherever it came from."""
+    return text.replace("\x00", "")
+
+
 def receive(
     *,
     clinic,
@@ -102,11 +107,11 @@ def receive(
     fields = {
         "clinic": clinic,
         "kind": kind,
-        "raw": raw.replace("\x00", ""),  # PostgreSQL text cannot hold NUL
-        "dedupe_key": dedupe_key[:255],
-        "control_id": control_id[:200],
-        "sender": sender[:200],
-        "origin": origin[:200],
+        "raw": storable(raw),
+        "dedupe_key": storable(dedupe_key)[:255],
+        "control_id": storable(control_id)[:200],
+        "sender": storable(sender)[:200],
+        "origin": storable(origin)[:200],
     }
     if dedupe_key:
         try:
