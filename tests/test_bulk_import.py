@@ -17,8 +17,8 @@ from tests.factories import ClinicFactory, PatientFactory, UserFactory, default_
 
 pytestmark = pytest.mark.django_db
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "interop"
-HL7 = Path(__file__).parent / "data" / "interop" / "hl7v2-microsoft-fhir-converter"
+INTEROP = Path(__file__).parent / "data" / "interop"
+HL7 = INTEROP / "hl7v2-microsoft-fhir-converter"
 GLUCOSE_SYSTEM = "POST 12H CFST:MCNC:PT:SER/PLAS:QN"  # how ORU-R01-RMGEAD.hl7 sends its code
 
 
@@ -91,8 +91,8 @@ def test_staff_upload_hl7_and_fhir_files_and_get_a_summary(staff_client, eager_c
     files = [
         ("ORU-R01-RMGEAD.hl7", glucose),
         ("new-patient.json", new_patient_bundle()),
-        ("creatinine.json", (SHARED / "fhir-r4-us-core" / "observation-serum-creatinine.json").read_bytes()),
-        ("synthea.json.gz", gzip.compress((SHARED / "synthea-r4-fhiry" / "cfhir-labs-subset.json").read_bytes())),
+        ("creatinine.json", (INTEROP / "fhir-r4-us-core" / "observation-serum-creatinine.json").read_bytes()),
+        ("synthea.json.gz", gzip.compress((INTEROP / "synthea-r4-fhiry" / "cfhir-labs-subset.json").read_bytes())),
         ("glucose-again.hl7", glucose),
     ]
     with eager_celery(execute=True):

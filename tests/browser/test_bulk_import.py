@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 TESTS = Path(__file__).resolve().parents[1]
 HL7 = TESTS / "data" / "interop" / "hl7v2-microsoft-fhir-converter"
-SHARED = TESTS.parents[1] / "shared" / "interop"
+INTEROP = TESTS / "data" / "interop"
 QUEUE = "aih-test-bulk-import"  # no dots: the filesystem transport splits file names on them
 
 
@@ -47,8 +47,8 @@ def test_upload_files_watch_the_progress_and_read_the_summary(log_in, live_serve
         [
             HL7 / "ORU-R01-RMGEAD.hl7",  # imports: the patient and the code are known
             HL7 / "LAB-ORU-2.hl7",  # quarantined: unknown patient and codes
-            SHARED / "fhir-r4-us-core" / "observation-serum-creatinine.json",  # quarantined: unknown patient
-            SHARED / "synthea-r4-fhiry" / "cfhir.json.gz",  # quarantined: implausible total protein
+            INTEROP / "fhir-r4-us-core" / "observation-serum-creatinine.json",  # quarantined: unknown patient
+            INTEROP / "synthea-r4-fhiry" / "cfhir.json.gz",  # quarantined: implausible total protein
         ]
     )
     page.get_by_role("button", name="Import").click()
