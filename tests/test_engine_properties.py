@@ -1,7 +1,7 @@
 """Properties of the engine that must hold for any patient (hypothesis)."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -47,7 +47,7 @@ def test_evaluation_is_deterministic_and_never_crashes(timeline, as_of):
 def test_data_after_the_as_of_date_change_nothing(timeline, later, as_of):
     """--as-of makes every date-driven rule reproducible: future rows are invisible."""
     future_labs = {
-        code: tuple(lab._replace(on=as_of.replace(year=as_of.year + 1)) for lab in series)
+        code: tuple(lab._replace(on=as_of + timedelta(days=365)) for lab in series)
         for code, series in later.labs.items()
     }
     merged = {code: timeline.labs.get(code, ()) + future_labs.get(code, ()) for code in {*timeline.labs, *future_labs}}
