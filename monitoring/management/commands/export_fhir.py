@@ -3,9 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.interop.fhir_export import export_patient_json
+from monitoring.management.clinic import clinic_from_slug
 from patients.models import Patient
-
-from .import_fhir import _clinic
 
 
 class Command(BaseCommand):
@@ -17,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", type=Path, help="File to write (default: standard output).")
 
     def handle(self, *args, **options):
-        clinic = _clinic(options["clinic"])
+        clinic = clinic_from_slug(options["clinic"])
         patient = Patient.objects.filter(clinic=clinic, mrn=options["mrn"]).first()
         if patient is None:
             raise CommandError(f"No patient with MRN {options['mrn']} in {clinic}.")

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aih_tracker.models import Clinic
 from monitoring.interop.fhir import import_fhir_file
+from monitoring.management.clinic import clinic_from_slug
 from monitoring.models import InboundStatus
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--clinic", help="Clinic slug (default: the default clinic).")
 
     def handle(self, *args, **options):
-        clinic = _clinic(options["clinic"])
+        clinic = clinic_from_slug(options["clinic"])
         failed = 0
         for path in options["files"]:
             if not path.is_file():
@@ -40,12 +40,3 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {item['result']:<10} {item['where']}: {item['detail']}")
         if failed:
             raise CommandError(f"{failed} file(s) quarantined: review them on the quarantine page.")
-
-
-def _clinic(slug: str | None) -> Clinic:
-    if not slug:
-        return Clinic.default()
-    try:
-        return Clinic.objects.get(slug=slug)
-    except Clinic.DoesNotExist:
-        raise CommandError(f"No clinic '{slug}'.") from None

@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aih_tracker.models import Clinic
 from monitoring.interop.hl7 import import_text
 from monitoring.interop.mllp import decode
+from monitoring.management.clinic import clinic_from_slug
 from monitoring.models import InboundStatus
 
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--clinic", help="Clinic slug (default: the default clinic).")
 
     def handle(self, *args, **options):
-        clinic = _clinic(options["clinic"])
+        clinic = clinic_from_slug(options["clinic"])
         quarantined = 0
         for path in options["files"]:
             if not path.is_file():
@@ -49,12 +49,3 @@ def _line(message) -> str:
     counts = ", ".join(f"{count} {name}" for name, count in message.counts.items())
     patient = f" for MRN {message.patient.mrn}" if message.patient_id else ""
     return f"{name}: {message.get_status_display().lower()}{patient}{': ' + counts if counts else ''}"
-
-
-def _clinic(slug: str | None) -> Clinic:
-    if not slug:
-        return Clinic.default()
-    try:
-        return Clinic.objects.get(slug=slug)
-    except Clinic.DoesNotExist:
-        raise CommandError(f"No clinic '{slug}'.") from None

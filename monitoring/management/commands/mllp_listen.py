@@ -4,9 +4,8 @@ from django.core.management.base import BaseCommand
 
 from monitoring.interop.mllp import Listener
 from monitoring.interop.quarantine import process_pending
+from monitoring.management.clinic import clinic_from_slug
 from monitoring.models import InboundKind
-
-from .import_hl7 import _clinic
 
 
 class Command(BaseCommand):
@@ -21,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--clinic", help="Clinic slug the messages belong to (default: the default clinic).")
 
     def handle(self, *args, **options):
-        clinic = _clinic(options["clinic"])
+        clinic = clinic_from_slug(options["clinic"])
         # Messages stored by a listener that died before processing them are finished first.
         finished = process_pending(clinic=clinic, kind=InboundKind.HL7)
         if finished:
