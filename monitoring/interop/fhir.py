@@ -652,7 +652,8 @@ def _map_weight(context: ImportContext, resource) -> tuple[str, str]:
     if factor is None:
         raise Unmappable(ProblemKind.BAD_UNIT, f"Body weight in '{unit}' (accepted: kg, g, [lb_av]).")
     kg = round(value * factor, 3)
-    if not 0.5 < kg < 400:
+    low, high = WeightMeasurement.PLAUSIBLE_KG  # the bounds the table's check constraint enforces
+    if not low < kg < high:
         raise Unmappable(ProblemKind.BAD_VALUE, f"Body weight {kg:g} kg is not plausible.")
     measured = _effective(resource)
     if measured is None:
