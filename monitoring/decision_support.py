@@ -88,7 +88,6 @@ CRITERION_LABELS = {
     "favourable_predictors": "Favourable predictors (WD-02)",
     "histology": "Histological remission (WD-03)",
 }
-DAYS_PER_MONTH = 30.4375
 
 
 @dataclass(frozen=True)
@@ -350,7 +349,7 @@ def metabolite_summary(ctx, evaluation) -> dict[str, Any] | None:
 
 
 def steroid_exposure(ctx) -> dict[str, Any]:
-    from monitoring.rules.steroids import cumulative_steroid_exposure
+    from monitoring.rules.steroids import DAYS_PER_MONTH, cumulative_steroid_exposure
 
     total, days_above = cumulative_steroid_exposure(ctx)
     return {
