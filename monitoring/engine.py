@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from .horizon import plain, tracked_as_of
 from .response import ResponseHistory
 from .rules import REGISTRY, load_rules
 from .rules.base import Context, Finding, NotEvaluable, Outcome
@@ -19,6 +20,8 @@ class Evaluation:
     findings: tuple[Finding, ...]
     not_evaluable: tuple[NotEvaluable, ...]
     response: ResponseHistory
+    # With `horizon_days`: the first day on which the findings could differ (see horizon.py).
+    holds_until: date | None = None
 
 
 def _outcomes(result: Iterable[Outcome] | Outcome | None) -> list[Outcome]:
@@ -29,9 +32,16 @@ def _outcomes(result: Iterable[Outcome] | Outcome | None) -> list[Outcome]:
     return [outcome for outcome in result if outcome is not None]
 
 
-def evaluate(timeline, as_of: date, params: dict[str, Any]) -> Evaluation:
+def evaluate(timeline, as_of: date, params: dict[str, Any], horizon_days: int | None = None) -> Evaluation:
+    """Run every rule. With `horizon_days`, also find how long the findings hold (at most that many
+    days): the rules then see a tracked as-of date (horizon.py) and every finding is made plain."""
     load_rules()
-    ctx = Context(timeline, as_of, params)
+    clock = None
+    if horizon_days:
+        tracked, clock = tracked_as_of(as_of, horizon_days)
+        ctx = Context(timeline, tracked, params)
+    else:
+        ctx = Context(timeline, as_of, params)
     findings: list[Finding] = []
     not_evaluable: list[NotEvaluable] = []
     ctx.findings = findings  # rules that build on others (RESP-06) read what fired before them
@@ -39,13 +49,38 @@ def evaluate(timeline, as_of: date, params: dict[str, Any]) -> Evaluation:
         spec = REGISTRY[rule_id]
         ctx.used = {}
         for outcome in _outcomes(spec.check(ctx)):
+            if clock is not None:
+                outcome = _plain_outcome(outcome)
             if isinstance(outcome, NotEvaluable):
                 not_evaluable.append(outcome)
             else:
                 used = {**ctx.used, **outcome.parameters}
                 findings.append(replace(outcome, parameters=used, source=outcome.source or spec.source))
     ctx.used = {}
-    return Evaluation(timeline.patient_id, as_of, tuple(findings), tuple(not_evaluable), ctx.response)
+    response = ctx.response
+    return Evaluation(
+        timeline.patient_id,
+        as_of,
+        tuple(findings),
+        tuple(not_evaluable),
+        response,
+        clock.holds_until if clock is not None else None,
+    )
+
+
+def _plain_outcome(outcome: Outcome) -> Outcome:
+    """The outcome with no tracked value left in it (each one cuts the horizon where it changes)."""
+    if isinstance(outcome, NotEvaluable):
+        return replace(outcome, missing=plain(outcome.missing))
+    return replace(
+        outcome,
+        severity=plain(outcome.severity),
+        message=plain(outcome.message),
+        evidence=plain(outcome.evidence),
+        action=plain(outcome.action),
+        source=plain(outcome.source),
+        parameters=plain(outcome.parameters),
+    )
 
 
 def _order(rule_id: str) -> tuple[int, str]:

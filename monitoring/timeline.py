@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
+from monitoring.horizon import derived
 from regimens.catalogue import IMMUNOSUPPRESSANT_CLASSES, DrugClass
 
 
@@ -160,4 +161,8 @@ class Timeline:
 
     def age_on(self, on: date) -> int:
         dob = self.date_of_birth
-        return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+        def age(day: date) -> int:
+            return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+        return derived(age, on)  # follows a tracked evaluation date (horizon.py)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from math import isclose
 
 from monitoring.formulas import mg_per_kg
+from monitoring.horizon import derived
 from monitoring.response import State
 from monitoring.timeline import Course
 from regimens.catalogue import DRUGS, DrugClass
@@ -139,24 +140,28 @@ def cumulative_steroid_exposure(ctx: Context) -> tuple[float, int]:
     """
     threshold = ctx.p("prolonged_steroid_mg")
     courses = [c for c in ctx.courses if _counts_as_exposure(c)]
-    end = days_after(ctx.as_of, 1)  # exclusive: today counts
-    cuts = {end}
+    changes = set()
     for course in courses:
-        cuts.add(course.started_on)
+        changes.add(course.started_on)
         if course.stopped_on is not None:
-            cuts.add(course.stopped_on)
-        cuts.update(dose.on for dose in course.doses)
-    steps = sorted(cut for cut in cuts if cut <= end)
-    total, days_above = 0.0, 0
-    for step_start, step_end in zip(steps, steps[1:], strict=False):
-        daily = sum(
-            (c.dose_on(step_start) or 0.0) * c.prednisolone_equivalent for c in courses if c.active_on(step_start)
-        )
-        days = days_between(step_start, step_end)
-        total += daily * days
-        if daily > threshold:
-            days_above += days
-    return total, days_above
+            changes.add(course.stopped_on)
+        changes.update(dose.on for dose in course.doses)
+
+    def exposure_until(today: date) -> tuple[float, int]:
+        end = days_after(today, 1)  # exclusive: today counts
+        steps = sorted({end, *(day for day in changes if day <= end)})
+        total, days_above = 0.0, 0
+        for step_start, step_end in zip(steps, steps[1:], strict=False):
+            daily = sum(
+                (c.dose_on(step_start) or 0.0) * c.prednisolone_equivalent for c in courses if c.active_on(step_start)
+            )
+            days = days_between(step_start, step_end)
+            total += daily * days
+            if daily > threshold:
+                days_above += days
+        return total, days_above
+
+    return derived(exposure_until, ctx.as_of)  # both only grow with the date (horizon.py)
 
 
 def _undocumented_exposure(ctx: Context) -> list[Course]:

@@ -16,13 +16,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
-
 from monitoring.formulas import child_pugh, meld, meld_3, meld_na, to_conventional
 from monitoring.timeline import Lab, VisitFacts
 from regimens.catalogue import DrugClass
 
-from .base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, months_after, rule
+from .base import (
+    Context,
+    Family,
+    Finding,
+    NotEvaluable,
+    Severity,
+    days_after,
+    lab_evidence,
+    months_after,
+    rule,
+    whole_months,
+)
 
 S001 = "S001 (urgent referral: decompensation, HCC, MELD > 15 or Child-Pugh > 10)"
 
@@ -260,7 +269,8 @@ def _decompensated_visits(ctx: Context, since: date | None = None) -> list[tuple
     return [
         (visit, features)
         for visit in ctx.t.visits
-        if (since is None or visit.on >= since) and (features := decompensation_features(ctx, visit))
+        # Features first: whether an uneventful visit is still recent does not matter (horizon.py).
+        if (features := decompensation_features(ctx, visit)) and (since is None or visit.on >= since)
     ]
 
 
@@ -384,15 +394,10 @@ def _steroid_dependence(ctx: Context) -> dict[str, Any] | None:
         return None
     return {
         "steroid_since": since.isoformat(),
-        "months_on_steroid": _whole_months(since, ctx.as_of),
+        "months_on_steroid": whole_months(since, ctx.as_of),
         "prednisolone_equivalent_mg_per_day": round(dose, 1),
         "second_line_tried": second_line,
     }
-
-
-def _whole_months(start: date, end: date) -> int:
-    delta = relativedelta(end, start)
-    return delta.years * 12 + delta.months
 
 
 def _continuous_since(ctx: Context, steroids) -> date:

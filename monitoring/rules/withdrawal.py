@@ -19,12 +19,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
-
 from monitoring.response import IN_REMISSION, State
 from monitoring.timeline import Biopsy, Lab
 
-from .base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, months_after, rule
+from .base import (
+    Context,
+    Family,
+    Finding,
+    NotEvaluable,
+    Severity,
+    days_after,
+    lab_evidence,
+    months_after,
+    rule,
+    whole_months,
+)
 
 WD_SOURCE = "S000, S001 (≥ 2 years and ≥ 12 months after normalisation); Hartl 2015 (E-v); §0A A-6"
 HARTL = "Hartl et al., J Hepatol 2015;62:642-6 (E-v)"
@@ -33,11 +42,6 @@ HARTL = "Hartl et al., J Hepatol 2015;62:642-6 (E-v)"
 RELAPSE_STATES = (State.PROBABLE_RELAPSE, State.RELAPSE)
 
 Criterion = tuple[str, bool | None, str]
-
-
-def _months(start: date, end: date) -> int:
-    delta = relativedelta(end, start)
-    return delta.years * 12 + delta.months
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def _total_therapy(ctx: Context) -> Criterion:
     months = ctx.p("withdrawal_min_total_months")
     if not ctx.on_treatment:
         return "total_therapy", False, "not on treatment"
-    done = _months(ctx.t0, ctx.as_of)
+    done = whole_months(ctx.t0, ctx.as_of)
     met = ctx.as_of >= months_after(ctx.t0, months)
     return "total_therapy", met, f"{done} months of therapy since {ctx.t0.isoformat()} (needs {months})"
 
@@ -103,7 +107,7 @@ def _sustained_cbr(ctx: Context) -> tuple[Criterion, Lab | None, Lab | None]:
     normal = _all_normal_since(ctx, since)
     if normal is False:
         return ("sustained_cbr", False, "an ALT, AST or IgG above the ULN since remission"), alt, igg
-    detail = f"{_months(since, ctx.as_of)} months of CBR since {since.isoformat()} (needs {months})"
+    detail = f"{whole_months(since, ctx.as_of)} months of CBR since {since.isoformat()} (needs {months})"
     if ctx.as_of < months_after(since, months):
         return ("sustained_cbr", False, detail), alt, igg
     if stale or normal is None:
@@ -228,8 +232,8 @@ def withdrawal_candidate(ctx: Context):
         return NotEvaluable("WD-01", next(d for c, _, d in assessment.criteria if c == "sustained_cbr"))
     if not assessment.eligible or _histology_active(ctx, assessment):
         return None
-    therapy = _months(assessment.therapy_start, ctx.as_of)
-    cbr = _months(assessment.cbr_since, ctx.as_of)
+    therapy = whole_months(assessment.therapy_start, ctx.as_of)
+    cbr = whole_months(assessment.cbr_since, ctx.as_of)
     return Finding(
         "WD-01",
         Severity.INFO,
