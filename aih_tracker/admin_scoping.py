@@ -24,6 +24,23 @@ class ClinicScopedAdmin(SimpleHistoryAdmin):
 
             enqueue_evaluation(patient_id)
 
+    def delete_model(self, request, obj):
+        patient_id = self.patient_id_of(obj)
+        super().delete_model(request, obj)
+        if patient_id and obj._meta.label != "patients.Patient":
+            from monitoring.evaluation import enqueue_evaluation
+
+            enqueue_evaluation(patient_id)
+
+    def delete_queryset(self, request, queryset):
+        patient_ids = {self.patient_id_of(obj) for obj in queryset} - {None}
+        super().delete_queryset(request, queryset)
+        if queryset.model._meta.label != "patients.Patient":
+            from monitoring.evaluation import enqueue_evaluation
+
+            for patient_id in patient_ids:
+                enqueue_evaluation(patient_id)
+
     def patient_id_of(self, obj) -> int | None:
         if obj._meta.label == "patients.Patient":
             return obj.pk

@@ -219,12 +219,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "300"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_TIMEZONE = TIME_ZONE
+# However long a patient's findings could hold (monitoring/horizon.py), the nightly sweep re-evaluates
+# them at least this often: a safety net, not a clinical number.
+AIH_EVALUATION_MAX_HOLD_DAYS = int(os.environ.get("AIH_EVALUATION_MAX_HOLD_DAYS", "28"))
+
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "aih_tracker.tasks.heartbeat",
         "schedule": 60.0,
     },
-    # Every active patient, every night: date-driven rules fire and lost messages are caught up.
+    # Every night, every active patient whose findings may have changed (monitoring/evaluation.py):
+    # date-driven rules fire on their day and changes whose evaluation message was lost are caught up.
     "nightly-sweep": {
         "task": "monitoring.tasks.nightly_sweep",
         "schedule": crontab(hour=int(os.environ.get("SWEEP_HOUR", "2")), minute=0),

@@ -5,8 +5,11 @@
 
 Seeds the demo cohort up to --patients (idempotent), then measures in one run:
   baseline  a plain SQL read of every final lab row of those patients (one cursor, fetchall);
-  sweep     load timelines + evaluate every rule + reconcile alerts, first pass (opens alerts)
-            and second pass (steady state: nothing changes, the nightly case);
+  sweep     load timelines + evaluate every rule + reconcile alerts for EVERY active patient (forced
+            full sweep), first pass (opens alerts) and second pass (steady state: nothing changes);
+  nightly   the nightly sweep as beat runs it on the following --nights days: only the patients whose
+            evaluation may no longer hold (their data changed: --new-labs per night get a new ALT;
+            their horizon came; a snooze ended), reported as active patients covered per second;
   one       re-evaluating one patient after a new lab result (record + evaluate + reconcile),
             median over --single samples.
 Figures are reported as patients/second and as ratios to the baseline measured in the same run.
@@ -36,6 +39,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--workers", type=int, default=1, help="Processes sharing the chunks, as Celery workers do (default 1)."
     )
     parser.add_argument("--single", type=int, default=50, help="Samples for the one-patient re-evaluation.")
+    parser.add_argument("--nights", type=int, default=7, help="Nightly incremental sweeps after the full ones.")
+    parser.add_argument(
+        "--new-labs", type=float, default=0.01, help="Share of patients getting a new result each night (0.01)."
+    )
     parser.add_argument("--smoke", action="store_true", help="Tiny run: 30 patients, 5 samples.")
     return parser.parse_args(argv)
 
@@ -81,6 +88,52 @@ def _evaluate_chunk(chunk: list[int]):
 
     evaluations, result = evaluate_patients(chunk)
     return result, sum(len(e.findings) for e in evaluations)
+
+
+def _evaluate_chunk_as_of(job):
+    from monitoring.evaluation import evaluate_patients
+
+    chunk, as_of = job
+    evaluations, result = evaluate_patients(chunk, as_of)
+    return result, sum(len(e.findings) for e in evaluations)
+
+
+def nightly_sweeps(patient_ids: list[int], chunk: int, workers: int, nights: int, new_labs: float) -> list[dict]:
+    """Each following night: new results arrive for a share of patients (during the day, not timed), then
+    the nightly sweep runs (timed): select the patients due, evaluate them in chunks in `workers` processes."""
+    import random
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from django.db import connections
+    from django.utils import timezone
+
+    from monitoring.evaluation import due_patient_ids
+    from monitoring.models import Analyte
+    from monitoring.services import LabValue, record_lab_result
+    from patients.models import Patient
+
+    alt = Analyte.objects.get(code="alt")
+    rng = random.Random(7)
+    results = []
+    for night in range(1, nights + 1):
+        as_of = timezone.localdate() + timedelta(days=night)
+        for pid in rng.sample(patient_ids, int(len(patient_ids) * new_labs)):
+            collected = datetime.now(UTC) - timedelta(hours=1)
+            record_lab_result(patient=Patient.objects.get(pk=pid), lab=LabValue(alt, 30, "U/L", collected, ref_high=40))
+        started = time.perf_counter()
+        due = due_patient_ids(as_of)
+        jobs = [(due[start : start + chunk], as_of) for start in range(0, len(due), chunk)]
+        if workers > 1 and jobs:
+            connections.close_all()
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                list(pool.map(_evaluate_chunk_as_of, jobs))
+        else:
+            for job in jobs:
+                _evaluate_chunk_as_of(job)
+        seconds = time.perf_counter() - started
+        results.append({"night": night, "due": len(due), "seconds": seconds})
+    return results
 
 
 def full_sweep(patient_ids: list[int], chunk: int, workers: int = 1):
@@ -130,7 +183,7 @@ def main(argv=None) -> dict:
 
     args = parse_args(argv)
     if args.smoke:
-        args.patients, args.single = 30, 5
+        args.patients, args.single, args.nights = 30, 5, 2
     django.setup()
     from django.core.management import call_command
     from django.db import connection
@@ -150,6 +203,9 @@ def main(argv=None) -> dict:
     query_s, _ = timed(loader_query_read, ids, args.chunk)
     first_s, (first, findings) = timed(full_sweep, ids, args.chunk, args.workers)
     second_s, (second, _) = timed(full_sweep, ids, args.chunk, args.workers)
+    nights = nightly_sweeps(ids, args.chunk, args.workers, args.nights, args.new_labs)
+    nightly_s = sum(n["seconds"] for n in nights) / max(1, len(nights))
+    nightly_due = sum(n["due"] for n in nights) / max(1, len(nights))
     single = one_patient_after_a_new_lab(ids, args.single)
     median_ms = statistics.median(single) * 1000
 
@@ -165,6 +221,10 @@ def main(argv=None) -> dict:
         "ratio_first_to_read": first_s / read_s,
         "loader_query_read_s": query_s,
         "ratio_steady_to_loader_query": second_s / query_s,
+        "nightly_mean_s": nightly_s,
+        "nightly_mean_due": nightly_due,
+        "nightly_patients_per_s": len(ids) / nightly_s if nightly_s else None,
+        "ratio_nightly_to_read": nightly_s / read_s,
         "one_patient_median_ms": median_ms,
         "findings": findings,
         "alerts_opened_first_pass": first.opened,
@@ -181,6 +241,16 @@ def main(argv=None) -> dict:
         f"{len(ids) / second_s:8.0f} patients/s  {second_s / read_s:5.2f}x the read  "
         f"{second_s / query_s:5.2f}x the loader's query"
     )
+    for n in nights:
+        print(
+            f"nightly sweep, night {n['night']}: {n['due']:,} of {len(ids):,} due      {n['seconds']:8.2f} s  "
+            f"{len(ids) / n['seconds']:8.0f} patients/s covered"
+        )
+    if nights:
+        print(
+            f"nightly sweep, mean of {len(nights)} nights ({nightly_due:,.0f} due)   {nightly_s:8.2f} s  "
+            f"{len(ids) / nightly_s:8.0f} patients/s covered  {nightly_s / read_s:5.2f}x the read"
+        )
     print(f"one patient after a new lab: median {median_ms:.1f} ms over {len(single)} samples")
     return figures
 

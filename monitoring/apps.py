@@ -15,3 +15,7 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         # The catalogue is code; keep the table in step with it after every migrate.
         post_migrate.connect(_sync_analytes, sender=self)
+        # Any change to a patient's timeline makes their evaluation due (the incremental sweep).
+        from . import signals
+
+        signals.connect()

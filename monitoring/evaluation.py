@@ -1,12 +1,25 @@
-"""Evaluate patients: load timelines, run the rules, reconcile alerts. What the tasks and the command run."""
+"""Evaluate patients: load timelines, run the rules, reconcile alerts. What the tasks and the command run.
+
+The nightly sweep is incremental: it evaluates the active patients whose evaluation may no longer
+hold (`due_patient_chunks`): their data changed since (every change bumps a version in its own
+transaction: `mark_changed`), the first day on which their findings could differ has come (horizon.py),
+the rules, the clinic's parameters or reference ranges changed, a snooze ended, or the last evaluation
+is `max_hold_days()` old (a safety net). `sweep(full=True)` and `manage.py evaluate` evaluate everyone.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from functools import cache
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from patients.models import Patient
@@ -14,6 +27,7 @@ from patients.models import Patient
 from .alerts import ReconcileResult, reconcile
 from .engine import Evaluation, evaluate
 from .loader import load_timelines
+from .models import Alert, AlertStatus, Analyte, EvaluationState, ReferenceInterval
 from .parameters import parameters_for_clinic
 
 logger = logging.getLogger(__name__)
@@ -21,53 +35,211 @@ logger = logging.getLogger(__name__)
 SWEEP_CHUNK_SIZE = 500
 
 
+def max_hold_days() -> int:
+    """However long findings could hold, re-evaluate a patient at least this often (days)."""
+    return settings.AIH_EVALUATION_MAX_HOLD_DAYS
+
+
 def evaluate_patients(
     patient_ids: Sequence[int], as_of: date | None = None
 ) -> tuple[list[Evaluation], ReconcileResult]:
-    """Evaluate these patients as of a date (default today) and reconcile their alerts."""
+    """Evaluate these patients as of a date (default today), reconcile their alerts and record until
+    when each evaluation holds."""
     as_of = as_of or timezone.localdate()
+    # The versions are read before the data: a change committed after this read leaves the patient due.
+    versions = dict(EvaluationState.objects.filter(patient_id__in=patient_ids).values_list("pk", "data_version"))
     timelines = load_timelines(patient_ids)
     params_by_clinic = {
         clinic_id: parameters_for_clinic(clinic_id) for clinic_id in {t.clinic_id for t in timelines.values()}
     }
-    evaluations = [evaluate(t, as_of, params_by_clinic[t.clinic_id]) for t in timelines.values()]
+    evaluations = [
+        evaluate(t, as_of, params_by_clinic[t.clinic_id], horizon_days=max_hold_days()) for t in timelines.values()
+    ]
+    basis = evaluation_basis(params_by_clinic)
+    clinic_of = {t.patient_id: t.clinic_id for t in timelines.values()}
     with transaction.atomic():
         result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
+        EvaluationState.objects.bulk_create(
+            [
+                EvaluationState(
+                    patient_id=e.patient_id,
+                    data_version=versions.get(e.patient_id, 0),
+                    evaluated_version=versions.get(e.patient_id, 0),
+                    evaluated_on=as_of,
+                    holds_until=e.holds_until,
+                    basis=basis[clinic_of[e.patient_id]],
+                )
+                for e in evaluations
+            ],
+            update_conflicts=True,
+            unique_fields=["patient"],
+            update_fields=["evaluated_version", "evaluated_on", "holds_until", "basis"],
+        )
+    _forget_marks(e.patient_id for e in evaluations)
     return evaluations, result
 
 
-def active_patient_chunks(chunk_size: int = SWEEP_CHUNK_SIZE) -> Iterator[list[int]]:
-    """Ids of every patient under follow-up, in chunks (so several workers can share a sweep)."""
-    ids = list(Patient.objects.active().order_by("pk").values_list("pk", flat=True))
+# -- what an evaluation was computed from -----------------------------------------------------------
+
+_RULE_SOURCES = ("engine.py", "horizon.py", "response.py", "schedule.py", "formulas.py", "timeline.py", "catalogue.py")
+
+
+@cache
+def rules_fingerprint() -> str:
+    """A digest of the code that turns a timeline into findings: a deployment that changes it re-evaluates all."""
+    here = Path(__file__).resolve().parent
+    files = [here / name for name in _RULE_SOURCES] + sorted((here / "rules").glob("*.py"))
+    files.append(here.parent / "regimens" / "catalogue.py")
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def evaluation_basis(params_by_clinic: dict[int, dict]) -> dict[int, str]:
+    """Per clinic, a digest of everything besides the patient's own data that findings depend on:
+    the rules' code, the clinic's parameters, the analyte catalogue and the clinic's reference ranges."""
+    analytes = list(Analyte.objects.order_by("pk").values_list())
+    intervals: dict[int, list] = {clinic_id: [] for clinic_id in params_by_clinic}
+    rows = ReferenceInterval.objects.filter(clinic_id__in=list(params_by_clinic)).order_by("pk")
+    for row in rows.values_list("clinic_id", "analyte_id", "sex", "low", "high", "lab_name"):
+        intervals[row[0]].append(row)
+    digests = {}
+    for clinic_id, params in params_by_clinic.items():
+        basis = [rules_fingerprint(), params, analytes, intervals[clinic_id]]
+        digests[clinic_id] = hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+    return digests
+
+
+# -- the sweep ----------------------------------------------------------------------------------------
+
+
+def _chunks(ids: list[int], chunk_size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), chunk_size):
         yield ids[start : start + chunk_size]
 
 
-def sweep(as_of: date | None = None, chunk_size: int = SWEEP_CHUNK_SIZE) -> ReconcileResult:
-    """Evaluate every active patient in this process (the command's path; beat fans out to workers)."""
+def active_patient_chunks(chunk_size: int = SWEEP_CHUNK_SIZE) -> Iterator[list[int]]:
+    """Ids of every patient under follow-up, in chunks (so several workers can share a sweep)."""
+    return _chunks(list(Patient.objects.active().order_by("pk").values_list("pk", flat=True)), chunk_size)
+
+
+def due_patient_ids(as_of: date | None = None) -> list[int]:
+    """The active patients whose last evaluation may not hold on `as_of` (see the module docstring)."""
+    as_of = as_of or timezone.localdate()
+    active = Patient.objects.active()
+    clinic_ids = list(active.order_by().values_list("clinic_id", flat=True).distinct())
+    basis = evaluation_basis({clinic_id: parameters_for_clinic(clinic_id) for clinic_id in clinic_ids})
+    other_basis = Q()
+    for clinic_id, digest in basis.items():
+        other_basis |= Q(clinic_id=clinic_id) & ~Q(evaluation_state__basis=digest)
+    snooze_over = Alert.objects.filter(status=AlertStatus.SNOOZED, snoozed_until__lte=as_of).values("patient_id")
+    due = active.filter(
+        Q(evaluation_state__isnull=True)
+        | Q(evaluation_state__evaluated_version__isnull=True)
+        | ~Q(evaluation_state__data_version=F("evaluation_state__evaluated_version"))
+        | Q(evaluation_state__holds_until__isnull=True)
+        | Q(evaluation_state__holds_until__lte=as_of)
+        | Q(evaluation_state__evaluated_on__gt=as_of)
+        | other_basis
+        | Q(pk__in=snooze_over)
+    )
+    return list(due.order_by("pk").values_list("pk", flat=True))
+
+
+def due_patient_chunks(as_of: date | None = None, chunk_size: int = SWEEP_CHUNK_SIZE) -> Iterator[list[int]]:
+    return _chunks(due_patient_ids(as_of), chunk_size)
+
+
+def sweep(as_of: date | None = None, chunk_size: int = SWEEP_CHUNK_SIZE, full: bool = False) -> ReconcileResult:
+    """The nightly sweep in this process (beat fans the same chunks out to workers): the patients due,
+    or with `full` every active patient."""
     total = ReconcileResult()
-    for chunk in active_patient_chunks(chunk_size):
+    chunks = active_patient_chunks(chunk_size) if full else due_patient_chunks(as_of, chunk_size)
+    for chunk in chunks:
         _, result = evaluate_patients(chunk, as_of)
         total += result
     return total
 
 
-def enqueue_evaluation(patient_id: int) -> None:
-    """After the current transaction commits, ask a worker to evaluate this patient (id only).
+# -- after a change -------------------------------------------------------------------------------------
 
-    Many calls in one transaction (a lab panel, an imported message) send one task per patient.
+
+def mark_changed(patient_ids: Iterable[int]) -> None:
+    """Record, in the current transaction, that these patients' data changed: their evaluation is due.
+
+    Once per patient per transaction, unless the savepoint that marked them was rolled back (then the
+    mark went with it and is made again). A patient never evaluated has no state row and is due anyway.
     """
     connection = transaction.get_connection()
+    ids = set(patient_ids)
+    live = _live_marks()
+    for marks in live:
+        ids -= marks.patient_ids
+    if not ids:
+        return
+    EvaluationState.objects.filter(patient_id__in=ids).update(data_version=F("data_version") + 1)
+    if connection.in_atomic_block:
+        savepoints = tuple(connection.savepoint_ids)
+        marks = live[-1] if live and live[-1].savepoints == savepoints else None
+        if marks is None:
+            marks = _Marks(savepoints)
+            transaction.on_commit(marks.committed)
+        marks.patient_ids |= ids
+
+
+def _live_marks() -> list[_Marks]:
+    """This transaction's marks; those whose savepoint was rolled back lost their on-commit entry with it."""
+    connection = transaction.get_connection()
     if not connection.in_atomic_block:
+        return []
+    owners = (getattr(entry[1], "__self__", None) for entry in connection.run_on_commit)
+    return [owner for owner in owners if isinstance(owner, _Marks)]
+
+
+def _forget_marks(patient_ids: Iterable[int]) -> None:
+    """An evaluation inside the transaction read these patients' data: a later change must mark them again."""
+    evaluated = set(patient_ids)
+    for marks in _live_marks():
+        marks.patient_ids -= evaluated
+
+
+class _Marks:
+    """Patients marked changed under one savepoint of the current transaction."""
+
+    def __init__(self, savepoints: tuple):
+        self.savepoints = savepoints
+        self.patient_ids: set[int] = set()
+
+    def committed(self) -> None:
+        """Nothing to do: registered only so that a savepoint rollback discards it with the mark."""
+
+
+def enqueue_evaluation(patient_id: int) -> None:
+    """Mark the patient changed, and after the current transaction commits ask a worker to evaluate
+    them (id only). Many calls in one transaction (a lab panel, an imported message) send one task
+    per patient.
+    """
+    mark_changed([patient_id])
+    pending = _pending_for_transaction()
+    if pending is None:
         transaction.on_commit(lambda: _send_evaluation(patient_id))  # autocommit: sent right away
         return
+    pending.patient_ids.add(patient_id)
+
+
+def _pending_for_transaction() -> _PendingEvaluations | None:
+    """What this transaction has marked and will send on commit; None outside a transaction."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return None
     pending = getattr(connection, "aih_pending_evaluations", None)
     if pending is None or not any(getattr(entry[1], "__self__", None) is pending for entry in connection.run_on_commit):
         # None registered in this transaction yet (or the savepoint that registered it rolled back).
         pending = _PendingEvaluations()
         connection.aih_pending_evaluations = pending
         transaction.on_commit(pending.send)
-    pending.patient_ids.add(patient_id)
+    return pending
 
 
 class _PendingEvaluations:

@@ -541,3 +541,25 @@ class LocalCode(models.Model):
                 self.analyte.to_canonical(1.0, self.unit)
             except UnitNotAccepted as error:
                 raise ValidationError({"unit": str(error)}) from None
+
+
+class EvaluationState(models.Model):
+    """When a patient was last evaluated, and until when that evaluation holds (the incremental sweep).
+
+    Every change to the patient's data bumps `data_version` in the same transaction (evaluation.py
+    `mark_changed`); an evaluation records the version it read, the first day its findings could
+    differ (horizon.py) and what it was computed from (rules, parameters, reference ranges). The
+    nightly sweep evaluates exactly the patients for whom any of these no longer matches.
+    """
+
+    patient = models.OneToOneField(
+        "patients.Patient", on_delete=models.CASCADE, primary_key=True, related_name="evaluation_state"
+    )
+    data_version = models.PositiveBigIntegerField(default=0)
+    evaluated_version = models.PositiveBigIntegerField(null=True, blank=True)
+    evaluated_on = models.DateField(null=True, blank=True)
+    holds_until = models.DateField(null=True, blank=True)
+    basis = models.CharField(max_length=64, blank=True)
+
+    def __str__(self):
+        return f"patient {self.patient_id}: evaluated {self.evaluated_on}, holds until {self.holds_until}"

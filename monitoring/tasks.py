@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from .evaluation import active_patient_chunks, evaluate_patients
+from .evaluation import active_patient_chunks, due_patient_chunks, evaluate_patients
 
 RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": 10, "retry_kwargs": {"max_retries": 5}}
 
@@ -20,10 +20,11 @@ def evaluate_chunk(patient_ids: list[int]) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True, **RETRY)
-def nightly_sweep() -> int:
-    """Fan the sweep out as one task per chunk of patient ids, so every worker can take a share."""
+def nightly_sweep(full: bool = False) -> int:
+    """Fan the sweep out as one task per chunk of patient ids, so every worker can take a share: the
+    patients whose evaluation may no longer hold, or (`full`) every active patient."""
     chunks = 0
-    for chunk in active_patient_chunks():
+    for chunk in active_patient_chunks() if full else due_patient_chunks():
         evaluate_chunk.delay(chunk)
         chunks += 1
     return chunks

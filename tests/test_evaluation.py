@@ -114,14 +114,16 @@ def test_an_unknown_mrn_is_an_error():
 
 def test_the_sweep_task_splits_active_patients_into_chunks():
     from monitoring import tasks
-    from monitoring.evaluation import active_patient_chunks
+    from monitoring.evaluation import active_patient_chunks, due_patient_chunks
 
     active = {PatientFactory(mrn=f"SW-{index}").pk for index in range(5)}
     PatientFactory(mrn="GONE", status="discharged")
     with (
         mock.patch.object(tasks, "active_patient_chunks", lambda: active_patient_chunks(2)),
+        mock.patch.object(tasks, "due_patient_chunks", lambda: due_patient_chunks(chunk_size=2)),
         mock.patch.object(tasks.evaluate_chunk, "delay") as delay,
     ):
-        assert tasks.nightly_sweep() == 3
+        assert tasks.nightly_sweep() == 3  # never evaluated: all due
+        assert tasks.nightly_sweep(full=True) == 3
     sent = [pk for call in delay.call_args_list for pk in call.args[0]]
-    assert sorted(sent) == sorted(active)  # every active patient once, the discharged one not at all
+    assert sorted(sent) == sorted([*active, *active])  # every active patient once a sweep, the discharged one never

@@ -3,14 +3,15 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.evaluation import active_patient_chunks, evaluate_patients
+from monitoring.evaluation import active_patient_chunks, due_patient_chunks, evaluate_patients
 from patients.models import Patient
 
 
 class Command(BaseCommand):
     help = (
         "Evaluate patients now with the same code the Celery tasks run, and reconcile their alerts. "
-        "Without --mrn: every active patient (the nightly sweep)."
+        "Without --mrn: every active patient; with --due, only those the nightly sweep would evaluate "
+        "(data changed, a date-driven finding may change, parameters or rules changed, a snooze ended)."
     )
 
     def add_arguments(self, parser):
@@ -18,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--mrn", nargs="+", default=[], help="Only these patients (MRN).")
         parser.add_argument("--clinic", help="Clinic slug for --mrn (default: any clinic).")
         parser.add_argument("--json", action="store_true", help="Print one JSON object per finding.")
+        parser.add_argument(
+            "--due", action="store_true", help="Only the patients whose last evaluation may no longer hold."
+        )
 
     def handle(self, *args, **options):
         if options["mrn"]:
@@ -29,6 +33,8 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"No patient with MRN {', '.join(sorted(missing))}.")
             chunks = [ids]
+        elif options["due"]:
+            chunks = due_patient_chunks(options["as_of"])
         else:
             chunks = active_patient_chunks()
         mrn_of = {}

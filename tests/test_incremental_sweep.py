@@ -1,0 +1,211 @@
+"""The nightly sweep evaluates exactly the patients whose findings may have changed (issue 3, speed).
+
+Due: never evaluated; data changed since (any path: service, admin, plain ORM save or delete); the
+horizon of the last evaluation reached (a date-driven rule may flip); the rules, the clinic's parameters
+or reference ranges changed; a snoozed alert's snooze ended; the safety-net maximum age reached.
+And the proof that skipping is safe: after every nightly sweep, the stored alerts are what a full
+evaluation of every patient gives that day.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from unittest import mock
+
+import pytest
+from django.db import transaction
+from django.db.models import F
+
+from monitoring.alerts import _content
+from monitoring.engine import evaluate
+from monitoring.evaluation import due_patient_ids, evaluate_patients, mark_changed, sweep
+from monitoring.loader import load_timelines
+from monitoring.models import Alert, AlertStatus, ClinicalParameter, EvaluationState, LabResult, ReferenceInterval
+from monitoring.parameters import parameters_for_clinic
+from monitoring.services import LabValue, record_lab_result
+from patients.demo_cohort import SCENARIOS, seed_demo_cohort
+from patients.models import DexaScan, Patient, WeightMeasurement
+from tests.factories import PatientFactory, analyte
+from tests.test_evaluation import insufficient_responder
+
+pytestmark = pytest.mark.django_db
+
+DAY = date(2025, 8, 1)
+
+
+def evaluated(patient, on=DAY):
+    evaluate_patients([patient.pk], on)
+    return EvaluationState.objects.get(pk=patient.pk)
+
+
+def test_a_patient_never_evaluated_is_due_and_an_evaluated_one_is_not():
+    patient = insufficient_responder()
+    assert due_patient_ids(DAY) == [patient.pk]
+    state = evaluated(patient)
+    assert state.evaluated_on == DAY and state.holds_until > DAY
+    assert due_patient_ids(DAY) == []
+
+
+def test_due_again_on_the_day_the_horizon_ends_not_before():
+    patient = PatientFactory(mrn="QUIET")  # no data: nothing can change but the safety net
+    state = evaluated(patient)
+    assert state.holds_until == DAY + timedelta(days=28)  # settings.AIH_EVALUATION_MAX_HOLD_DAYS
+    assert due_patient_ids(state.holds_until - timedelta(days=1)) == []
+    assert due_patient_ids(state.holds_until) == [patient.pk]
+
+
+def test_a_date_driven_rule_sets_the_horizon_to_its_day():
+    # RESP-02 fires at the 6-month checkpoint, 2025-07-06: evaluated the day before, it holds one day.
+    patient = insufficient_responder()
+    state = evaluated(patient, date(2025, 7, 5))
+    assert state.holds_until == date(2025, 7, 6)
+    assert due_patient_ids(date(2025, 7, 6)) == [patient.pk]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda p: record_lab_result(
+                patient=p, lab=LabValue(analyte("alt"), 50, "U/L", datetime(2025, 7, 30, 9, tzinfo=UTC))
+            ),
+            id="lab recorded through the service",
+        ),
+        pytest.param(
+            lambda p: WeightMeasurement.objects.create(patient=p, measured_on=date(2025, 7, 30), weight_kg=70),
+            id="weight saved through the ORM only",
+        ),
+        pytest.param(lambda p: LabResult.objects.filter(patient=p).first().delete(), id="lab deleted"),
+        pytest.param(lambda p: Patient.objects.get(pk=p.pk).save(), id="patient record saved"),
+    ],
+)
+def test_any_change_to_the_data_makes_the_patient_due(change):
+    patient = insufficient_responder()
+    evaluated(patient)
+    with transaction.atomic():
+        change(patient)
+    assert due_patient_ids(DAY) == [patient.pk]
+    evaluated(patient)
+    assert due_patient_ids(DAY) == []
+
+
+def test_a_change_committed_while_the_evaluation_ran_leaves_the_patient_due():
+    patient = insufficient_responder()
+    evaluated(patient)
+    from monitoring import evaluation
+
+    real_load = evaluation.load_timelines
+
+    def load_then_change(ids):
+        timelines = real_load(ids)
+        # Another connection commits new data (and its mark) after the evaluation read the timeline.
+        EvaluationState.objects.filter(pk=patient.pk).update(data_version=F("data_version") + 1)
+        return timelines
+
+    with mock.patch.object(evaluation, "load_timelines", load_then_change):
+        evaluate_patients([patient.pk], DAY)
+    assert due_patient_ids(DAY) == [patient.pk]
+
+
+def test_a_mark_rolled_back_with_its_savepoint_is_made_again():
+    patient = insufficient_responder()
+    evaluated(patient)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                mark_changed([patient.pk])
+                raise RuntimeError("this message failed")
+        except RuntimeError:
+            pass
+        mark_changed([patient.pk])  # the next message for the same patient succeeds
+    assert due_patient_ids(DAY) == [patient.pk]
+
+
+def test_a_parameter_change_makes_the_clinics_patients_due():
+    patient = insufficient_responder()
+    evaluated(patient)
+    ClinicalParameter.objects.create(clinic=patient.clinic, key="cbr_deadline_months", value=9)
+    assert due_patient_ids(DAY) == [patient.pk]
+
+
+def test_a_reference_range_change_makes_the_clinics_patients_due():
+    patient = insufficient_responder()
+    evaluated(patient)
+    ReferenceInterval.objects.create(clinic=patient.clinic, analyte=analyte("alt"), high=35)
+    assert due_patient_ids(DAY) == [patient.pk]
+
+
+def test_a_rules_change_makes_everyone_due():
+    patient = insufficient_responder()
+    evaluated(patient)
+    with mock.patch("monitoring.evaluation.rules_fingerprint", return_value="new release"):
+        assert due_patient_ids(DAY) == [patient.pk]
+
+
+def test_an_ended_snooze_makes_the_patient_due():
+    patient = insufficient_responder()
+    DexaScan.objects.create(patient=patient, scanned_on=date(2025, 1, 20))  # no daily "N days without DEXA"
+    state = evaluated(patient, date(2025, 7, 7))
+    assert (state.holds_until - state.evaluated_on).days > 2  # nothing else makes the patient due meanwhile
+    snooze_end = state.evaluated_on + timedelta(days=2)
+    alert = Alert.objects.get(patient=patient, rule_id="RESP-02")
+    Alert.objects.filter(pk=alert.pk).update(
+        status=AlertStatus.SNOOZED, snoozed_until=snooze_end, snooze_reason="repeat bloods booked"
+    )
+    assert due_patient_ids(snooze_end - timedelta(days=1)) == []
+    assert due_patient_ids(snooze_end) == [patient.pk]
+    sweep(as_of=snooze_end)
+    assert Alert.objects.get(pk=alert.pk).status == AlertStatus.OPEN  # woke up: the finding still holds
+
+
+def test_an_as_of_before_the_last_evaluation_is_due():
+    patient = insufficient_responder()
+    evaluated(patient)
+    assert due_patient_ids(DAY - timedelta(days=1)) == [patient.pk]
+
+
+def test_discharged_patients_are_not_swept():
+    PatientFactory(mrn="GONE", status="discharged")
+    assert due_patient_ids(DAY) == []
+
+
+SEEDED_ON = date(2026, 9, 1)
+
+
+def stored(patient_ids):
+    alerts = Alert.objects.filter(patient_id__in=patient_ids).exclude(status=AlertStatus.RESOLVED)
+    return {(a.patient_id, a.rule_id): (a.severity, a.message, a.evidence) for a in alerts}
+
+
+def full_evaluation(patient_ids, on):
+    timelines = load_timelines(patient_ids)
+    findings = {}
+    for timeline in timelines.values():
+        params = parameters_for_clinic(timeline.clinic_id)
+        for finding in evaluate(timeline, on, params).findings:
+            content = _content(finding)
+            findings[(timeline.patient_id, finding.rule_id)] = (
+                content["severity"],
+                content["message"],
+                content["evidence"],
+            )
+    return findings
+
+
+def test_after_every_nightly_sweep_the_alerts_are_what_a_full_evaluation_gives():
+    """Two months of nights over the demo scenarios and a random mix, with new results arriving on
+    some days: the incremental sweep skips most patients most nights and still misses nothing."""
+    seed_demo_cohort(patients=len(SCENARIOS) + 14, seed=3, as_of=SEEDED_ON)
+    ids = list(Patient.objects.active().values_list("pk", flat=True))
+    alt = analyte("alt")
+    skipped = 0
+    for night in range(60):
+        today = SEEDED_ON + timedelta(days=night)
+        if night % 9 == 4:  # a result arrives for a few patients (the queued evaluation is lost)
+            for pid in ids[night % 5 :: 7]:
+                record_lab_result(
+                    patient=Patient.objects.get(pk=pid),
+                    lab=LabValue(alt, 40 + night, "U/L", datetime.combine(today, datetime.min.time(), UTC)),
+                )
+        skipped += len(ids) - len(due_patient_ids(today))
+        sweep(as_of=today)
+        assert stored(ids) == full_evaluation(ids, today), f"night {night} ({today})"
+    assert skipped > len(ids) * 60 // 2  # most patients were skipped most nights
