@@ -12,6 +12,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Evidence dates whose distance from today the reader wants to see, and what to call them. The
+# count is made when the alert is shown, never stored: a stored count would change the alert (and
+# write its history) every night although nothing clinical changed.
+DAY_COUNTS = {
+    "last_result": "last drawn",  # MON-01/04/05/06/07: "FBC last drawn 149 days ago"
+    "steroid_since": "steroids started",  # STER-01, LT-06
+    "change_date": "change",  # MON-02 (steroid), MON-08 (thiopurine)
+    "limit_passed_on": "limit passed",  # STER-03
+}
 RANGE_SOURCES = {"lab": "lab's range", "clinic": "clinic range", "typical": "typical range"}
 LABELS = {"x_uln": "× ULN", "uln": "ULN", "alt": "ALT", "ast": "AST", "igg": "IgG", "inr": "INR", "meld": "MELD",
           "tpmt": "TPMT", "nudt15": "NUDT15", "dexa": "DEXA", "t0": "T0", "6mp": "6-MP"}  # fmt: skip
@@ -50,6 +59,36 @@ def scalar(value: Any) -> str:
         except ValueError:
             return text
     return text
+
+
+def days_ago(day: date, today: date) -> str:
+    """'today', '1 day ago', '149 days ago', 'in 3 days'."""
+    days = (today - day).days
+    if days == 0:
+        return "today"
+    count = f"{abs(days):,} day{'s' if abs(days) != 1 else ''}"
+    return f"{count} ago" if days > 0 else f"in {count}"
+
+
+def day_counts(evidence: Any, today: date) -> list[str]:
+    """The DAY_COUNTS dates found anywhere in the evidence, counted from today:
+    ['FBC last drawn 149 days ago', 'LFT last drawn 12 days ago']."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in DAY_COUNTS and isinstance(item, str) and ISO_DATE.match(item):
+                    what = f"{value['panel']} {DAY_COUNTS[key]}" if value.get("panel") else DAY_COUNTS[key].capitalize()
+                    found.append(f"{what} {days_ago(date.fromisoformat(item), today)}")
+                else:
+                    walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(evidence)
+    return found
 
 
 def is_lab(value: Any) -> bool:

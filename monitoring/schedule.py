@@ -98,7 +98,6 @@ class ScheduleItem:
             "phase": self.phase,
             "phase_start": self.phase_start.isoformat(),
             "last_result": self.last_result.isoformat() if self.last_result else None,
-            "days_since_last": (on - self.last_result).days if self.last_result else None,
             "next_due": self.next_due.isoformat(),
             "overdue_after": self.overdue_after.isoformat(),
             "severity_if_overdue": self.severity_if_overdue.label,

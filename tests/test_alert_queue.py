@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from aih_tracker.roles import Role
+from monitoring.evidence import days_ago
 from monitoring.models import Alert, AlertAction, AlertActionKind, AlertStatus, ClinicalParameter, Resolution
 from monitoring.services import (
     AlertAlreadyHandled,
@@ -149,6 +150,28 @@ def test_the_queue_lists_most_severe_then_oldest_first_with_evidence(client, nur
     assert order == sorted(order)
     assert "ALT 120 U/L · 3 × ULN (ULN 40, lab&#x27;s range) · 1 May 2025" in body
     assert "Review treatment." in body and "S001" in body and f'href="/patients/{p.pk}/"' in body
+
+
+def test_day_counts_are_made_from_the_stored_dates_when_shown(client, nurse):
+    # Alerts store dates only (a stored count would rewrite the alert every night): the queue and the
+    # patient page count the days from today.
+    today = timezone.localdate()
+    last = (today - timedelta(days=149)).isoformat()
+    panels = [{"panel": "FBC", "last_result": last}, {"panel": "LFT", "last_result": None}]
+    alert = make_alert(rule_id="MON-01", severity=2, message=f"FBC overdue (last {last})", evidence={"panels": panels})
+    make_alert(alert.patient, "STER-01", severity=2, evidence={"steroid_since": (today - timedelta(1)).isoformat()})
+    client.force_login(nurse)
+    body = client.get("/alerts/").content.decode()
+    assert "FBC last drawn 149 days ago" in body and "Steroids started 1 day ago" in body
+    assert "FBC last drawn 149 days ago" in client.get(f"/patients/{alert.patient_id}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("days", "text"), [(0, "today"), (1, "1 day ago"), (1500, "1,500 days ago"), (-3, "in 3 days")]
+)
+def test_days_ago(days, text):
+    today = timezone.localdate()
+    assert days_ago(today - timedelta(days=days), today) == text
 
 
 def test_filters_narrow_the_queue(client, nurse):

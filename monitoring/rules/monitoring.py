@@ -37,10 +37,11 @@ S004_SCHEDULE = (
 )
 
 
-def _since(item: ScheduleItem, as_of: date) -> str:
-    if item.last_result is None:
-        return "none on record"
-    return f"last {item.last_result.isoformat()}, {(as_of - item.last_result).days} days ago"
+def _last_and_due(item: ScheduleItem) -> str:
+    """'last 2026-07-01, due 2026-10-01': dates only, so the text does not change from one day to the
+    next (the alert would be rewritten every night); the days since are counted when it is shown."""
+    last = f"last {item.last_result.isoformat()}" if item.last_result else "none on record"
+    return f"{last}, due {item.next_due.isoformat()}"
 
 
 def _panel_alert(ctx: Context, rule_id: str, items: list[ScheduleItem], source: str) -> Finding | None:
@@ -51,7 +52,7 @@ def _panel_alert(ctx: Context, rule_id: str, items: list[ScheduleItem], source: 
         return None
     severity = max(severity for _, severity in alerting)
     state = "overdue" if any(item.state(ctx.as_of) == OVERDUE for item, _ in alerting) else "due"
-    parts = "; ".join(f"{item.panel} {item.state(ctx.as_of)} ({_since(item, ctx.as_of)})" for item, _ in alerting)
+    parts = "; ".join(f"{item.panel} {item.state(ctx.as_of)} ({_last_and_due(item)})" for item, _ in alerting)
     phase = alerting[0][0].phase
     courses = antimetabolite_courses(ctx, rule_id)
     d0, reason = restart(courses)
@@ -109,7 +110,7 @@ def taper_alt(ctx: Context):
         "MON-02",
         Severity.WARNING,
         f"No ALT since the steroid {item.restart_reason} on {item.phase_start.isoformat()} "
-        f"({(ctx.as_of - item.phase_start).days} days; ALT expected within {within} days).",
+        f"(ALT expected within {within} days, by {item.overdue_after.isoformat()}).",
         {
             "change": item.phase.split(":")[0],
             "change_date": item.phase_start.isoformat(),
@@ -168,7 +169,7 @@ def maintenance_labs(ctx: Context):
     overdue = [item for item in overdue if item.analytes[0] not in taken]
     if not overdue:
         return None
-    parts = "; ".join(f"{item.panel} ({_since(item, ctx.as_of)}, {item.phase.split(': ')[1]})" for item in overdue)
+    parts = "; ".join(f"{item.panel} ({_last_and_due(item)}, {item.phase.split(': ')[1]})" for item in overdue)
     return Finding(
         "MON-04",
         Severity.WARNING,
@@ -190,7 +191,7 @@ def post_withdrawal_labs(ctx: Context):
     return Finding(
         "MON-05",
         Severity.WARNING,
-        f"ALT overdue after stopping treatment ({_since(item, ctx.as_of)}); schedule: {item.phase}.",
+        f"ALT overdue after stopping treatment ({_last_and_due(item)}); schedule: {item.phase}.",
         {"treatment_stopped": stopped.isoformat(), "alt": item.evidence(ctx.as_of)},
         "Draw ALT (and IgG) now: 50-90% relapse within 12 months of stopping.",
         "S001 (50-90% relapse within 12 months of stopping); intervals a proposal (E-m)",
@@ -204,7 +205,7 @@ def tacrolimus_labs(ctx: Context):
     overdue = [item for item in items if item.state(ctx.as_of) == OVERDUE]
     if not overdue:
         return None
-    parts = "; ".join(f"{item.panel} ({_since(item, ctx.as_of)})" for item in overdue)
+    parts = "; ".join(f"{item.panel} ({_last_and_due(item)})" for item in overdue)
     # The spec gives MON-07 no severity; warning, like the other overdue-bloods rules (design).
     return Finding(
         "MON-07",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from math import isclose
 
@@ -76,12 +77,14 @@ def dexa_due(ctx: Context):
     baseline_days = ctx.p("dexa_baseline_after_days")
     if on_steroid_days <= baseline_days:
         return None
-    steroids = {"steroid_since": start.isoformat(), "days_on_steroids": on_steroid_days}
+    # The start date, not a day count: the finding must not change merely because a day passed.
+    steroids = {"steroid_since": start.isoformat()}
     if not ctx.t.dexa_scans:
         return Finding(
             "STER-01",
             Severity.WARNING,
-            f"No DEXA scan on file after {on_steroid_days} days of steroids: baseline bone density scan needed.",
+            f"No DEXA scan on file, on steroids since {start.isoformat()} (more than {baseline_days} days): "
+            "baseline bone density scan needed.",
             steroids,
             "Request a baseline DEXA scan (bone density).",
             "ACR 2022 glucocorticoid-induced osteoporosis guidance (E-m); §0A A-19",
@@ -131,37 +134,66 @@ def _counts_as_exposure(course: Course) -> bool:
     return course.drug_class == STEROID and not course.planned and course.prednisolone_equivalent is not None
 
 
-def cumulative_steroid_exposure(ctx: Context) -> tuple[float, int]:
-    """(total prednisolone-equivalent mg, days above `prolonged_steroid_mg`) up to and including today.
+def _exposure_steps(ctx: Context, today: date) -> Iterator[tuple[date, int, float]]:
+    """(first day, number of days, prednisolone-equivalent mg/day) of each stretch of unchanged
+    systemic-steroid dosing, oldest first, up to and including `today` (a plain date).
 
     Walks the dose-change steps of every systemic-steroid course taken (not planned). Overlapping
     courses add up on the days they overlap. Days without a recorded dose count as 0 mg (the
     caller reports such gaps as not evaluable). Budesonide has no prednisolone equivalent.
     """
-    threshold = ctx.p("prolonged_steroid_mg")
     courses = [c for c in ctx.courses if _counts_as_exposure(c)]
-    changes = set()
+    end = days_after(today, 1)  # exclusive: today counts
+    cuts = {end}
     for course in courses:
-        changes.add(course.started_on)
+        cuts.add(course.started_on)
         if course.stopped_on is not None:
-            changes.add(course.stopped_on)
-        changes.update(dose.on for dose in course.doses)
+            cuts.add(course.stopped_on)
+        cuts.update(dose.on for dose in course.doses)
+    steps = sorted(cut for cut in cuts if cut <= end)
+    for step_start, step_end in zip(steps, steps[1:], strict=False):
+        daily = sum(
+            (c.dose_on(step_start) or 0.0) * c.prednisolone_equivalent for c in courses if c.active_on(step_start)
+        )
+        yield step_start, days_between(step_start, step_end), daily
+
+
+def cumulative_steroid_exposure(ctx: Context) -> tuple[float, int]:
+    """(total prednisolone-equivalent mg, days above `prolonged_steroid_mg`) up to and including today."""
+    threshold = ctx.p("prolonged_steroid_mg")
 
     def exposure_until(today: date) -> tuple[float, int]:
-        end = days_after(today, 1)  # exclusive: today counts
-        steps = sorted({end, *(day for day in changes if day <= end)})
         total, days_above = 0.0, 0
-        for step_start, step_end in zip(steps, steps[1:], strict=False):
-            daily = sum(
-                (c.dose_on(step_start) or 0.0) * c.prednisolone_equivalent for c in courses if c.active_on(step_start)
-            )
-            days = days_between(step_start, step_end)
+        for _, days, daily in _exposure_steps(ctx, today):
             total += daily * days
             if daily > threshold:
                 days_above += days
         return total, days_above
 
     return derived(exposure_until, ctx.as_of)  # both only grow with the date (horizon.py)
+
+
+def _months_above(days_above: int) -> float:
+    return days_above / DAYS_PER_MONTH
+
+
+def _limit_passed_on(ctx: Context, limit_months: int) -> date | None:
+    """The day on which the time above `prolonged_steroid_mg` first came to more than `limit_months`
+    months (the date STER-03 started to hold), or None if it has not yet."""
+    threshold = ctx.p("prolonged_steroid_mg")
+
+    def passed_on(today: date) -> date | None:
+        days_above = 0
+        for start, days, daily in _exposure_steps(ctx, today):
+            if daily <= threshold:
+                continue
+            if _months_above(days_above + days) > limit_months:
+                crossing = next(i for i in range(days) if _months_above(days_above + i + 1) > limit_months)
+                return days_after(start, crossing)
+            days_above += days
+        return None
+
+    return derived(passed_on, ctx.as_of)  # None until the day it is passed, then that day for good
 
 
 def _undocumented_exposure(ctx: Context) -> list[Course]:
@@ -180,27 +212,24 @@ def prolonged_high_dose_steroid(ctx: Context):
     current = ctx.active(STEROID)
     if not current:
         return None  # a warning about complications of a steroid the patient no longer takes is not actionable
-    total_mg, days_above = cumulative_steroid_exposure(ctx)
+    _, days_above = cumulative_steroid_exposure(ctx)
     threshold_mg = ctx.p("prolonged_steroid_mg")
     limit_months = ctx.p("prolonged_steroid_months")
-    months_above = days_above / DAYS_PER_MONTH
-    if months_above <= limit_months:
+    if _months_above(days_above) <= limit_months:
         unknown = _undocumented_exposure(ctx)
         if unknown:
             names = ", ".join(f"{drug_name(c.drug)} from {c.started_on.isoformat()}" for c in unknown)
             return NotEvaluable("STER-03", f"dose or prednisolone equivalent not recorded for {names}")
         return None
+    # The running totals grow every day while on prednisolone: the patient page shows them (decision
+    # support); the alert keeps the date the limit was passed, which does not change from day to day.
+    passed = _limit_passed_on(ctx, limit_months)
     return Finding(
         "STER-03",
         Severity.WARNING,
-        f"Prednisolone above {threshold_mg:g} mg/day for a total of {months_above:.1f} months "
-        f"(more than {limit_months}).",
-        {
-            "days_above_threshold": days_above,
-            "months_above_threshold": round(months_above, 1),
-            "cumulative_prednisolone_equivalent_mg": round(total_mg),
-            "current": [course_evidence(c, ctx.as_of) for c in current],
-        },
+        f"Prednisolone above {threshold_mg:g} mg/day for a total of more than {limit_months} months "
+        f"(limit passed on {passed.isoformat()}).",
+        {"limit_passed_on": passed.isoformat(), "current": [course_evidence(c, ctx.as_of) for c in current]},
         "Review steroid-sparing options. Screen for osteoporosis, vertebral fracture, diabetes, cataracts, "
         "hypertension and mood or psychiatric effects.",
         "S001 (complications typically after 18 months at prednisone > 10 mg daily)",

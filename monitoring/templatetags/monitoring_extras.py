@@ -1,6 +1,10 @@
-from django import template
+from datetime import date
 
-from monitoring.evidence import render_evidence
+from django import template
+from django.utils import timezone
+
+from monitoring.evidence import day_counts as counts_in
+from monitoring.evidence import days_ago, render_evidence
 from monitoring.queue import FAMILY_LABELS, rule_family
 from monitoring.queue import rule_title as title_of
 
@@ -20,3 +24,19 @@ def family_label(rule_id: str) -> str:
 @register.filter
 def rule_title(rule_id: str) -> str:
     return title_of(rule_id)
+
+
+@register.filter
+def days_since(value: date | str | None) -> str:
+    """'149 days ago' for a date (or ISO date string), counted from today when the page is shown."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return days_ago(day, timezone.localdate())
+
+
+@register.filter
+def day_counts(evidence) -> str:
+    """'FBC last drawn 149 days ago · LFT last drawn 149 days ago': the day counts an alert's evidence
+    allows, counted today (alerts store dates only, see monitoring.evidence.DAY_COUNTS)."""
+    return " · ".join(counts_in(evidence, timezone.localdate()))

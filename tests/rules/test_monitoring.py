@@ -446,14 +446,18 @@ def test_mon08_not_once_the_thiopurine_is_stopped():
 def test_worked_example_dates_in_the_finding():
     # §2.2 MON-01 example, as the nurse sees it on the alert
     timeline = bloods(aza(), "2025-03-24", FBC, LFT)
-    panel = fired(timeline, "2025-04-15", "MON-01").evidence["panels"][0]
+    finding = fired(timeline, "2025-04-15", "MON-01")
+    assert finding.message.startswith(
+        "AZA safety bloods overdue: FBC overdue (last 2025-03-24, due 2025-04-07); "
+        "LFT overdue (last 2025-03-24, due 2025-04-07)."
+    )  # dates only: the days since are counted when the alert is shown
+    panel = finding.evidence["panels"][0]
     assert panel == {
         "panel": "FBC",
         "state": "overdue",
         "phase": "AZA weeks 0–8: every 14 days",
         "phase_start": "2025-03-03",
         "last_result": "2025-03-24",
-        "days_since_last": 22,
         "next_due": "2025-04-07",
         "overdue_after": "2025-04-14",
         "severity_if_overdue": "high",

@@ -182,7 +182,17 @@ def test_ster03_counts_cumulative_months_across_courses():
     )
     assert fired(timeline, "2022-06-01", "STER-03") is None  # 305 + 213 days: 17.0 months
     finding = fired(timeline, "2022-09-01", "STER-03")  # 305 + 305 days: 20.0 months
-    assert finding.evidence["days_above_threshold"] == 305 + 305
+    # 305 + 243 days = 548 days > 18 × 30.4375: the limit was passed on day 243 of the second course.
+    assert finding.evidence["limit_passed_on"] == "2022-07-01"
+    assert "(limit passed on 2022-07-01)" in finding.message
+    assert fired(timeline, "2022-06-30", "STER-03") is None
+
+
+@pytest.mark.parametrize("as_of_day", [547, 548, 700])
+def test_ster03_limit_date_is_the_first_day_it_fires(as_of_day):
+    # §2.6 STER-03: 20 mg/day from day 0 fires from day 547 (see above); the date does not move after.
+    finding = fired(on_prednisolone(dose=20), day(as_of_day), "STER-03")
+    assert finding.evidence["limit_passed_on"] == day(547).isoformat()
 
 
 def test_ster03_only_while_on_a_systemic_steroid():
