@@ -87,7 +87,7 @@ def test_withdrawal_readiness_lists_each_criterion_met_or_not():
     rows = panel(on_aza())["withdrawal"]
     assert [row["criterion"][:3] for row in rows[:4]] == ["(a)", "(b)", "(c)", "(d)"]
     total = rows[0]
-    assert total["met"] is False and "12 months" in total["detail"]
+    assert total["met"] is False and "24 months on 2027-01-06" in total["detail"]  # when (a) will be met
     assert rows[3]["met"] is True
 
 

@@ -13,11 +13,17 @@ from monitoring.engine import evaluate
 from monitoring.horizon import derived, plain, tracked_as_of
 from monitoring.loader import load_timelines
 from monitoring.parameters import parameters_for_clinic
-from monitoring.rules.base import whole_months
 from patients.demo_cohort import SCENARIOS, seed_demo_cohort
 from patients.models import Patient
 
 TODAY = date(2026, 11, 27)
+
+
+def whole_months(start: date, end):
+    """Completed months, as a rule would count them: followed through `derived`."""
+    return derived(lambda day: relativedelta(day, start).years * 12 + relativedelta(day, start).months, end)
+
+
 CAP = 400
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from monitoring.catalogue import BY_CODE
-from monitoring.horizon import derived
 from monitoring.timeline import Course, Lab, Timeline
 
 
@@ -286,16 +285,6 @@ class Context:
 
 
 # -- helpers for writing findings -----------------------------------------------------------
-
-
-def whole_months(start: date, end: date) -> int:
-    """Completed calendar months from `start` to `end` (follows a tracked end date: horizon.py)."""
-
-    def count(day: date) -> int:
-        delta = relativedelta(day, start)
-        return delta.years * 12 + delta.months
-
-    return derived(count, end)
 
 
 def months_after(day: date, months: int) -> date:

@@ -30,7 +30,6 @@ from .base import (
     lab_evidence,
     months_after,
     rule,
-    whole_months,
 )
 
 S001 = "S001 (urgent referral: decompensation, HCC, MELD > 15 or Child-Pugh > 10)"
@@ -394,7 +393,7 @@ def _steroid_dependence(ctx: Context) -> dict[str, Any] | None:
         return None
     return {
         "steroid_since": since.isoformat(),
-        "months_on_steroid": whole_months(since, ctx.as_of),
+        "limit_months": months,
         "prednisolone_equivalent_mg_per_day": round(dose, 1),
         "second_line_tried": second_line,
     }
@@ -434,8 +433,9 @@ def refractory_disease(ctx: Context):
         return Finding(
             "LT-06",
             Severity.INFO,
-            f"Steroid dependence: prednisolone {dependence['prednisolone_equivalent_mg_per_day']:g} mg/day after "
-            f"{dependence['months_on_steroid']} months despite second-line therapy.",
+            f"Steroid dependence: prednisolone {dependence['prednisolone_equivalent_mg_per_day']:g} mg/day, "
+            f"continuously since {dependence['steroid_since']} (more than {dependence['limit_months']} months), "
+            "despite second-line therapy.",
             dependence,
             "If steroid side effects impair quality of life, discuss transplant assessment with a specialist.",
             "S004 (severe steroid dependence with poor quality of life)",

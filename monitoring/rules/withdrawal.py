@@ -32,7 +32,6 @@ from .base import (
     lab_evidence,
     months_after,
     rule,
-    whole_months,
 )
 
 WD_SOURCE = "S000, S001 (≥ 2 years and ≥ 12 months after normalisation); Hartl 2015 (E-v); §0A A-6"
@@ -73,9 +72,9 @@ def _total_therapy(ctx: Context) -> Criterion:
     months = ctx.p("withdrawal_min_total_months")
     if not ctx.on_treatment:
         return "total_therapy", False, "not on treatment"
-    done = whole_months(ctx.t0, ctx.as_of)
-    met = ctx.as_of >= months_after(ctx.t0, months)
-    return "total_therapy", met, f"{done} months of therapy since {ctx.t0.isoformat()} (needs {months})"
+    reached = months_after(ctx.t0, months)
+    met = ctx.as_of >= reached
+    return "total_therapy", met, f"on therapy since {ctx.t0.isoformat()} ({months} months on {reached.isoformat()})"
 
 
 def _cbr_since(ctx: Context) -> date | None:
@@ -107,8 +106,9 @@ def _sustained_cbr(ctx: Context) -> tuple[Criterion, Lab | None, Lab | None]:
     normal = _all_normal_since(ctx, since)
     if normal is False:
         return ("sustained_cbr", False, "an ALT, AST or IgG above the ULN since remission"), alt, igg
-    detail = f"{whole_months(since, ctx.as_of)} months of CBR since {since.isoformat()} (needs {months})"
-    if ctx.as_of < months_after(since, months):
+    reached = months_after(since, months)
+    detail = f"in CBR since {since.isoformat()} ({months} months on {reached.isoformat()})"
+    if ctx.as_of < reached:
         return ("sustained_cbr", False, detail), alt, igg
     if stale or normal is None:
         return ("sustained_cbr", None, "; ".join(stale) or "a result without a ULN"), alt, igg
@@ -232,13 +232,12 @@ def withdrawal_candidate(ctx: Context):
         return NotEvaluable("WD-01", next(d for c, _, d in assessment.criteria if c == "sustained_cbr"))
     if not assessment.eligible or _histology_active(ctx, assessment):
         return None
-    therapy = whole_months(assessment.therapy_start, ctx.as_of)
-    cbr = whole_months(assessment.cbr_since, ctx.as_of)
+    # Dates rather than month counts: the stored alert does not change every month (horizon.py).
     return Finding(
         "WD-01",
         Severity.INFO,
-        f"Eligible to discuss treatment withdrawal: {therapy} months of therapy, {cbr} months in complete "
-        "biochemical response.",
+        f"Eligible to discuss treatment withdrawal: on therapy since {assessment.therapy_start.isoformat()}, in "
+        f"complete biochemical response since {assessment.cbr_since.isoformat()}.",
         _evidence(assessment),
         "Discuss withdrawal with the patient; see the favourable predictors (WD-02) and the histology prompt "
         "(WD-03). If withdrawn, monitor ALT closely for 12 months (REL-03).",

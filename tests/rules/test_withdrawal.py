@@ -45,7 +45,7 @@ def findings(timeline, as_of, **overrides) -> dict:
 def test_wd01_worked_example_is_eligible_under_both_parameter_sets(overrides):
     finding = fired(in_remission(), EXAMPLE_DAY, "WD-01", **overrides)
     assert finding.severity == Severity.INFO
-    assert "47 months of therapy, 41 months" in finding.message
+    assert "on therapy since 2021-02-01, in complete biochemical response since 2021-08-01" in finding.message
     assert finding.evidence["cbr_since"] == CBR.isoformat()
     assert finding.parameters["withdrawal_min_total_months"] == overrides.get("withdrawal_min_total_months", 24)
     assert finding.parameters["withdrawal_min_cbr_months"] == overrides.get("withdrawal_min_cbr_months", 12)
@@ -211,8 +211,8 @@ def test_withdrawal_readiness_lists_every_criterion():
         ("histology", None),
     ]
     details = {name: detail for name, _, detail in readiness}
-    assert details["total_therapy"] == "47 months of therapy since 2021-02-01 (needs 24)"
-    assert details["sustained_cbr"] == "41 months of CBR since 2021-08-01 (needs 12)"
+    assert details["total_therapy"] == "on therapy since 2021-02-01 (24 months on 2023-02-01)"
+    assert details["sustained_cbr"] == "in CBR since 2021-08-01 (12 months on 2022-08-01)"
     assert details["not_pregnant"] == "planning a pregnancy"
 
 
