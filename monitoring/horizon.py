@@ -113,6 +113,11 @@ class Tracked:
         return today
 
     def _compare(self, other: Any, op: Callable[[Any, Any], bool]) -> bool:
+        if self._shift is not None and (type(other) is date or type(other) is int):
+            return self._compare_shifted(other, op)
+        return self._compare_generic(other, op)
+
+    def _compare_generic(self, other: Any, op: Callable[[Any, Any], bool]) -> bool:
         today_self = self._value()
         if isinstance(other, Tracked):
             today_other = other._value()
@@ -137,6 +142,21 @@ class Tracked:
             return result
         self._clock.first_change(lambda d: op(self._at(d), other), result)
         return result
+
+    def _compare_shifted(self, other: date | int, op: Callable[[Any, Any], bool]) -> bool:
+        """The common case, worked out directly: (the day + a constant) against a fixed date or number."""
+        if self._dir != 1:
+            return self._compare_generic(other, op)
+        shift = self._shift
+        target = other.toordinal() if type(other) is date else other
+        value = self._clock.start + shift
+        if op is operator.lt or op is operator.ge:
+            self._clock.change_on(target - shift)  # the first day on which day + shift >= target
+        elif op is operator.le or op is operator.gt:
+            self._clock.change_on(target - shift + 1)  # the first day on which day + shift > target
+        else:  # equality starts when the value reaches the target, ends the day after
+            self._clock.change_on(target - shift if value < target else target - shift + 1)
+        return op(value, target)
 
     def _combine(self, other: Any, op: Callable[[Any, Any], Any], direction: int) -> Any:
         """A tracked result of `op(self, other)` for a plain `other`, moving in `direction` × self's."""
