@@ -46,25 +46,26 @@ def evaluate_patients(
     """Evaluate these patients as of a date (default today), reconcile their alerts and record until
     when each evaluation holds."""
     as_of = as_of or timezone.localdate()
-    # The versions are read before the data: a change committed after this read leaves the patient due.
-    versions = dict(EvaluationState.objects.filter(patient_id__in=patient_ids).values_list("pk", "data_version"))
-    timelines = load_timelines(patient_ids)
-    params_by_clinic = {
-        clinic_id: parameters_for_clinic(clinic_id) for clinic_id in {t.clinic_id for t in timelines.values()}
-    }
-    evaluations = [
-        evaluate(t, as_of, params_by_clinic[t.clinic_id], horizon_days=max_hold_days()) for t in timelines.values()
-    ]
+    # Versions, parameters and reference data are read before the timelines: a change committed after
+    # these reads leaves the patient due (a newer version or basis than the one recorded here).
+    rows = Patient.objects.filter(pk__in=patient_ids).values_list("pk", "clinic_id", "evaluation_state__data_version")
+    versions = {pk: version or 0 for pk, _, version in rows}
+    clinic_of = {pk: clinic_id for pk, clinic_id, _ in rows}
+    params_by_clinic = {clinic_id: parameters_for_clinic(clinic_id) for clinic_id in set(clinic_of.values())}
     basis = evaluation_basis(params_by_clinic)
-    clinic_of = {t.patient_id: t.clinic_id for t in timelines.values()}
+    timelines = load_timelines(patient_ids)
+    evaluations = [
+        evaluate(t, as_of, params_by_clinic[clinic_of[t.patient_id]], horizon_days=max_hold_days())
+        for t in timelines.values()
+    ]
     with transaction.atomic():
         result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
         EvaluationState.objects.bulk_create(
             [
                 EvaluationState(
                     patient_id=e.patient_id,
-                    data_version=versions.get(e.patient_id, 0),
-                    evaluated_version=versions.get(e.patient_id, 0),
+                    data_version=versions[e.patient_id],
+                    evaluated_version=versions[e.patient_id],
                     evaluated_on=as_of,
                     holds_until=e.holds_until,
                     basis=basis[clinic_of[e.patient_id]],
