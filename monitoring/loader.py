@@ -1,16 +1,22 @@
 """Build plain-data timelines for many patients with a fixed number of queries.
 
-One query per table for the whole batch (patient_id IN (...)), never one per patient, so
-the nightly sweep scales with the rows it reads, not with round trips.
+Never one query per patient: the nightly sweep scales with the rows it reads, not with round trips,
+and re-evaluating one patient after a new result costs a handful of round trips. For a batch:
+  the patients; their final lab results; their courses with dose changes (one join); and every
+  other per-patient table (weights, visits, biopsies...: EVENT_TABLES) in one UNION ALL;
+plus the analyte catalogue and the clinics' reference intervals (ReferenceRanges).
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models.functions import TruncDate
 
 from patients.models import (
@@ -30,20 +36,12 @@ from patients.models import (
     Visit,
     WeightMeasurement,
 )
-from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse
+from regimens.models import AdherenceRecord, AdverseEvent, MedicationCourse
 
 from .models import Analyte, LabResult, ReferenceInterval, ResultStatus
 from .timeline import AcuteEpisode, Biopsy, Course, Dated, Dose, Lab, Period, Pharmacogenetic, Timeline, VisitFacts
 
 LAB_FETCH_BATCH = 20000
-
-
-def _grouped(rows, make) -> dict[int, list]:
-    """rows of (patient_id, *fields) -> {patient_id: [make(*fields), ...]} in row order."""
-    grouped: dict[int, list] = defaultdict(list)
-    for patient_id, *fields in rows:
-        grouped[patient_id].append(make(*fields))
-    return grouped
 
 
 class ReferenceRanges:
@@ -67,25 +65,26 @@ class ReferenceRanges:
         return analyte.typical_low, high, ("typical" if high is not None else "none")
 
 
+PATIENT_FIELDS = (
+    "pk",
+    "clinic_id",
+    "mrn",
+    "sex",
+    "date_of_birth",
+    "status",
+    "aih_type",
+    "diagnosis_date",
+    "cirrhosis_diagnosed_on",
+    "portosystemic_shunt",
+    "advanced_fibrosis",
+    "reproductive_potential",
+    "viral_hepatitis_excluded",
+)
+
+
 def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
     ids = list(patient_ids)
-    patients = list(
-        Patient.objects.filter(pk__in=ids).values_list(
-            "pk",
-            "clinic_id",
-            "mrn",
-            "sex",
-            "date_of_birth",
-            "status",
-            "aih_type",
-            "diagnosis_date",
-            "cirrhosis_diagnosed_on",
-            "portosystemic_shunt",
-            "advanced_fibrosis",
-            "reproductive_potential",
-            "viral_hepatitis_excluded",
-        )
-    )
+    patients = list(Patient.objects.filter(pk__in=ids).order_by().values_list(*PATIENT_FIELDS))
     if not patients:
         return {}
     sex_of = {p[0]: p[3] for p in patients}
@@ -93,109 +92,7 @@ def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
     ranges = ReferenceRanges(set(clinic_of.values()))
     labs = _load_labs(ids, ranges, sex_of, clinic_of)
     courses = _load_courses(ids)
-    by_patient = {"patient_id__in": ids}
-
-    weights = _grouped(
-        WeightMeasurement.objects.filter(**by_patient)
-        .order_by("measured_on")
-        .values_list("patient_id", "measured_on", "weight_kg"),
-        lambda on, kg: Dated(on, "weight", number=kg),
-    )
-    pgx = _grouped(
-        PharmacogeneticTest.objects.filter(**by_patient)
-        .order_by("tested_on")
-        .values_list("patient_id", "gene", "phenotype", "tested_on", "activity", "deficiency_cutoff"),
-        Pharmacogenetic,
-    )
-    pregnancies = _grouped(
-        PregnancyEpisode.objects.filter(**by_patient)
-        .order_by("started_on")
-        .values_list("patient_id", "kind", "started_on", "ended_on"),
-        Period,
-    )
-    contraception = _grouped(
-        ContraceptionRecord.objects.filter(**by_patient)
-        .order_by("started_on")
-        .values_list("patient_id", "method", "started_on", "ended_on"),
-        Period,
-    )
-    pregnancy_tests = _grouped(
-        PregnancyTest.objects.filter(**by_patient)
-        .order_by("tested_on")
-        .values_list("patient_id", "tested_on", "result"),
-        Dated,
-    )
-    immunity = _grouped(
-        HepatitisImmunity.objects.filter(**by_patient)
-        .order_by("tested_on")
-        .values_list("patient_id", "tested_on", "virus", "status"),
-        Dated,
-    )
-    vaccinations = _grouped(
-        Vaccination.objects.filter(**by_patient).order_by("given_on").values_list("patient_id", "given_on", "vaccine"),
-        Dated,
-    )
-    dexa = _grouped(
-        DexaScan.objects.filter(**by_patient).order_by("scanned_on").values_list("patient_id", "scanned_on"),
-        lambda on: on,
-    )
-    biopsies = _grouped(
-        LiverBiopsy.objects.filter(**by_patient)
-        .order_by("performed_on")
-        .values_list("patient_id", "performed_on", "hai", "fibrosis_stage", "histology"),
-        Biopsy,
-    )
-    episodes = _grouped(
-        AcuteSevereEpisode.objects.filter(**by_patient)
-        .order_by("presented_on")
-        .values_list("patient_id", "presented_on", "steroid_day0", "hepatic_encephalopathy", "ended_on"),
-        AcuteEpisode,
-    )
-    visits = _grouped(
-        Visit.objects.filter(**by_patient)
-        .order_by("visit_date")
-        .values_list(
-            "patient_id",
-            "visit_date",
-            "ascites",
-            "encephalopathy_grade",
-            "jaundice",
-            "variceal_bleed",
-            "varices",
-            "splenomegaly",
-        ),
-        VisitFacts,
-    )
-    malignancies = _grouped(
-        Malignancy.objects.filter(**by_patient)
-        .order_by("diagnosed_on")
-        .values_list("patient_id", "diagnosed_on", "kind"),
-        Dated,
-    )
-    relapses = _grouped(
-        Relapse.objects.filter(**by_patient)
-        .order_by("diagnosed_on")
-        .values_list("patient_id", "diagnosed_on", "after_withdrawal"),
-        lambda on, after: Dated(on, "after_withdrawal" if after else "on_treatment"),
-    )
-    adverse_events = _grouped(
-        AdverseEvent.objects.filter(**by_patient)
-        .order_by("onset_on")
-        .values_list("patient_id", "onset_on", "kind", "description", "course_id"),
-        lambda on, kind, description, course_id: Dated(on, kind, description, course_id),
-    )
-    autoantibodies = _grouped(
-        Autoantibody.objects.filter(**by_patient)
-        .order_by("tested_on")
-        .values_list("patient_id", "tested_on", "antibody", "positive", "titre"),
-        lambda on, antibody, positive, titre: Dated(on, antibody, "positive" if positive else "negative", titre),
-    )
-    adherence = _grouped(
-        AdherenceRecord.objects.filter(**by_patient)
-        .order_by("recorded_on")
-        .values_list("patient_id", "recorded_on", "method", "lapse_reason", "missed_doses"),
-        Dated,
-    )
+    events = load_events(ids)
 
     timelines = {}
     for row in patients:
@@ -216,24 +113,221 @@ def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
             viral_hepatitis_excluded=row[12],
             labs=labs.get(pid, {}),
             courses=tuple(courses.get(pid, ())),
-            weights=tuple(weights.get(pid, ())),
-            pharmacogenetics=tuple(pgx.get(pid, ())),
-            pregnancies=tuple(pregnancies.get(pid, ())),
-            contraception=tuple(contraception.get(pid, ())),
-            pregnancy_tests=tuple(pregnancy_tests.get(pid, ())),
-            immunity=tuple(immunity.get(pid, ())),
-            vaccinations=tuple(vaccinations.get(pid, ())),
-            dexa_scans=tuple(dexa.get(pid, ())),
-            biopsies=tuple(biopsies.get(pid, ())),
-            acute_episodes=tuple(episodes.get(pid, ())),
-            visits=tuple(visits.get(pid, ())),
-            malignancies=tuple(malignancies.get(pid, ())),
-            relapses=tuple(relapses.get(pid, ())),
-            adverse_events=tuple(adverse_events.get(pid, ())),
-            autoantibodies=tuple(autoantibodies.get(pid, ())),
-            adherence=tuple(adherence.get(pid, ())),
+            **{table.timeline_field: tuple(events[table.timeline_field].get(pid, ())) for table in EVENT_TABLES},
         )
     return timelines
+
+
+# -- the small per-patient tables, in one query ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventTable:
+    """A per-patient table the timeline holds whole, oldest first: which columns, and what a row becomes."""
+
+    timeline_field: str  # the Timeline attribute it fills
+    model: type[models.Model]
+    ordered_by: str  # a date column (ties in id order)
+    columns: tuple[str, ...]  # passed to `make` in this order
+    make: Callable[..., Any]
+
+    def queryset(self, patient_ids):
+        """(patient_id, *columns) of these patients, read from this table alone (what the combined query must match)."""
+        return (
+            self.model.objects.filter(patient_id__in=patient_ids)
+            .order_by(self.ordered_by, "pk")
+            .values_list("patient_id", *self.columns)
+        )
+
+
+EVENT_TABLES: tuple[EventTable, ...] = (
+    EventTable(
+        "weights",
+        WeightMeasurement,
+        "measured_on",
+        ("measured_on", "weight_kg"),
+        lambda on, kg: Dated(on, "weight", number=kg),
+    ),
+    EventTable(
+        "pharmacogenetics",
+        PharmacogeneticTest,
+        "tested_on",
+        ("gene", "phenotype", "tested_on", "activity", "deficiency_cutoff"),
+        Pharmacogenetic,
+    ),
+    EventTable("pregnancies", PregnancyEpisode, "started_on", ("kind", "started_on", "ended_on"), Period),
+    EventTable("contraception", ContraceptionRecord, "started_on", ("method", "started_on", "ended_on"), Period),
+    EventTable("pregnancy_tests", PregnancyTest, "tested_on", ("tested_on", "result"), Dated),
+    EventTable("immunity", HepatitisImmunity, "tested_on", ("tested_on", "virus", "status"), Dated),
+    EventTable("vaccinations", Vaccination, "given_on", ("given_on", "vaccine"), Dated),
+    EventTable("dexa_scans", DexaScan, "scanned_on", ("scanned_on",), lambda on: on),
+    EventTable("biopsies", LiverBiopsy, "performed_on", ("performed_on", "hai", "fibrosis_stage", "histology"), Biopsy),
+    EventTable(
+        "acute_episodes",
+        AcuteSevereEpisode,
+        "presented_on",
+        ("presented_on", "steroid_day0", "hepatic_encephalopathy", "ended_on"),
+        AcuteEpisode,
+    ),
+    EventTable(
+        "visits",
+        Visit,
+        "visit_date",
+        ("visit_date", "ascites", "encephalopathy_grade", "jaundice", "variceal_bleed", "varices", "splenomegaly"),
+        VisitFacts,
+    ),
+    EventTable("malignancies", Malignancy, "diagnosed_on", ("diagnosed_on", "kind"), Dated),
+    EventTable(
+        "relapses",
+        Relapse,
+        "diagnosed_on",
+        ("diagnosed_on", "after_withdrawal"),
+        lambda on, after: Dated(on, "after_withdrawal" if after else "on_treatment"),
+    ),
+    EventTable(
+        "adverse_events",
+        AdverseEvent,
+        "onset_on",
+        ("onset_on", "kind", "description", "course_id"),
+        lambda on, kind, description, course_id: Dated(on, kind, description, course_id),
+    ),
+    EventTable(
+        "autoantibodies",
+        Autoantibody,
+        "tested_on",
+        ("tested_on", "antibody", "positive", "titre"),
+        lambda on, antibody, positive, titre: Dated(on, antibody, "positive" if positive else "negative", titre),
+    ),
+    EventTable(
+        "adherence",
+        AdherenceRecord,
+        "recorded_on",
+        ("recorded_on", "method", "lapse_reason", "missed_doses"),
+        Dated,
+    ),
+)
+
+
+def _as_date(value):
+    """SQLite returns dates as ISO text (the ORM's converters are bypassed here)."""
+    return date.fromisoformat(value) if value.__class__ is str else value
+
+
+def _as_flag(value):
+    """SQLite returns booleans as 0 / 1."""
+    return value if value is None else bool(value)
+
+
+def _same(value):
+    return value
+
+
+# The column kinds the combined query has slots for: the type a slot's NULL is cast to (every
+# branch of a UNION must agree on column types), and how a value read from it becomes Python's.
+SLOT_KINDS: dict[str, tuple[models.Field, Callable]] = {
+    "date": (models.DateField(), _as_date),
+    "text": (models.TextField(), _same),
+    "float": (models.FloatField(), _same),
+    "integer": (models.BigIntegerField(), _same),
+    "flag": (models.BooleanField(), _as_flag),
+}
+
+
+def _slot_kind(field: models.Field) -> str:
+    if isinstance(field, models.DateTimeField):
+        raise TypeError(f"{field} is a datetime; EventTable columns hold dates.")
+    for field_class, kind in (
+        (models.DateField, "date"),
+        (models.BooleanField, "flag"),
+        (models.FloatField, "float"),
+        (models.IntegerField, "integer"),
+        (models.ForeignKey, "integer"),
+        (models.CharField, "text"),
+        (models.TextField, "text"),
+    ):
+        if isinstance(field, field_class):
+            return kind
+    raise TypeError(f"No slot kind for {field} ({field.get_internal_type()}).")
+
+
+def _numbered(kinds: list[str]) -> list[tuple[str, int]]:
+    """["date", "text", "date"] -> [("date", 0), ("text", 0), ("date", 1)]: the slot each column takes."""
+    taken: dict[str, int] = defaultdict(int)
+    slots = []
+    for kind in kinds:
+        slots.append((kind, taken[kind]))
+        taken[kind] += 1
+    return slots
+
+
+class EventsQuery:
+    """The EVENT_TABLES of some patients in one UNION ALL, each table in EventTable.queryset's order.
+
+    A row is (table index, patient_id, id, ordered_by, *slots): a table's columns sit in slots of
+    their kind (its first date column in the first date slot, and so on) and the slots it does not
+    use hold typed NULLs, so that every branch has the same column types.
+    """
+
+    HEAD = ("source", "patient_id", "id", "sort_on")
+
+    def __init__(self, tables: Sequence[EventTable], db_connection):
+        self.tables = tuple(tables)
+        self.makes = [table.make for table in self.tables]
+        slots_of = [_numbered([_slot_kind(t.model._meta.get_field(c)) for c in t.columns]) for t in self.tables]
+        width = {kind: max(sum(k == kind for k, _ in slots) for slots in slots_of) for kind in SLOT_KINDS}
+        self.slots = [(kind, n) for kind in SLOT_KINDS for n in range(width[kind])]
+        position = {slot: len(self.HEAD) + i for i, slot in enumerate(self.slots)}
+        # Per table: where each of its columns is in a row, and how to read it.
+        self.readers = [tuple((position[slot], SLOT_KINDS[slot[0]][1]) for slot in slots) for slots in slots_of]
+        branches = [
+            self._branch(index, table, slots, db_connection)
+            for index, (table, slots) in enumerate(zip(self.tables, slots_of, strict=True))
+        ]
+        self._template = " UNION ALL ".join(branches) + " ORDER BY source, sort_on, id"
+
+    def _branch(self, index: int, table: EventTable, slots: list[tuple[str, int]], db_connection) -> str:
+        """One table's SELECT: its columns in their slots, typed NULLs in the others."""
+        quote = db_connection.ops.quote_name
+        meta = table.model._meta
+        column_of = {slot: quote(meta.get_field(name).column) for slot, name in zip(slots, table.columns, strict=True)}
+        patient = quote(meta.get_field("patient").column)
+        select = [str(index), patient, quote(meta.pk.column), quote(meta.get_field(table.ordered_by).column)]
+        for kind, n in self.slots:
+            select.append(column_of.get((kind, n)) or f"CAST(NULL AS {SLOT_KINDS[kind][0].db_type(db_connection)})")
+        names = [*self.HEAD, *(f"{kind}{n}" for kind, n in self.slots)]
+        columns = ", ".join(f"{value} AS {name}" for value, name in zip(select, names, strict=True))
+        return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {patient} IN ({{patient_ids}})"
+
+    def sql(self, patient_ids: Sequence[int]) -> str:
+        """The query for these patients. The ids are written into it as integer literals (int() makes them
+        safe): every branch repeats the list, and as parameters a large batch would pass SQLite's limit.
+        (A table expression holding them once costs PostgreSQL several ms of planning instead.)"""
+        return self._template.format(patient_ids=", ".join(str(int(pid)) for pid in patient_ids))
+
+    def read(self, rows) -> dict[str, dict[int, list]]:
+        """{timeline field: {patient_id: [what the table's `make` built, ...]}}, each list oldest first."""
+        found: list[dict[int, list]] = [defaultdict(list) for _ in self.tables]
+        for row in rows:
+            index = row[0]
+            values = [convert(row[at]) for at, convert in self.readers[index]]
+            found[index][row[1]].append(self.makes[index](*values))
+        return {table.timeline_field: by_patient for table, by_patient in zip(self.tables, found, strict=True)}
+
+
+@functools.cache
+def _events_query(vendor: str) -> EventsQuery:
+    """Built once per process (per database vendor: the casts and quoting depend on it)."""
+    return EventsQuery(EVENT_TABLES, connection)
+
+
+def load_events(ids: Sequence[int]) -> dict[str, dict[int, list]]:
+    """The EVENT_TABLES rows of these patients: {timeline field: {patient_id: [...]}}, one query."""
+    query = _events_query(connection.vendor)
+    if not ids:
+        return query.read(())
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql(ids))
+        return query.read(cursor.fetchall())
 
 
 def lab_rows_query(ids):
@@ -281,16 +375,10 @@ def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dic
 
 
 def _load_courses(ids) -> dict[int, list[Course]]:
-    doses: dict[int, list[Dose]] = defaultdict(list)
-    for course_id, on, mg in (
-        DoseChange.objects.filter(course__patient_id__in=ids)
-        .order_by("course_id", "effective_on")
-        .values_list("course_id", "effective_on", "dose_mg_per_day")
-    ):
-        doses[course_id].append(Dose(on, mg))
+    """Each patient's courses (by start), each with its dose changes (by date): one query, courses joined to doses."""
     rows = (
         MedicationCourse.objects.filter(patient_id__in=ids)
-        .order_by("started_on", "pk")
+        .order_by("started_on", "pk", "dose_changes__effective_on", "dose_changes__pk")
         .values_list(
             "patient_id",
             "pk",
@@ -300,9 +388,17 @@ def _load_courses(ids) -> dict[int, list[Course]]:
             "stopped_on",
             "stop_reason",
             "drug__prednisolone_equivalent",
+            "dose_changes__effective_on",
+            "dose_changes__dose_mg_per_day",
         )
     )
+    course_rows: dict[int, tuple] = {}  # course id -> (patient_id, course fields, doses), in course order
+    for pid, pk, code, drug_class, start, stop, reason, equivalent, dose_on, mg in rows:
+        if pk not in course_rows:
+            course_rows[pk] = (pid, (pk, code, drug_class, start, stop, reason), equivalent, [])
+        if dose_on is not None:
+            course_rows[pk][3].append(Dose(dose_on, mg))
     courses: dict[int, list[Course]] = defaultdict(list)
-    for pid, pk, code, drug_class, start, stop, reason, equivalent in rows:
-        courses[pid].append(Course(pk, code, drug_class, start, stop, reason, tuple(doses.get(pk, ())), equivalent))
+    for pid, fields, equivalent, doses in course_rows.values():
+        courses[pid].append(Course(*fields, tuple(doses), equivalent))
     return courses
