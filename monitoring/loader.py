@@ -45,15 +45,23 @@ LAB_FETCH_BATCH = 20000
 
 
 class ReferenceRanges:
-    """The limits to use when a result reports none: the clinic's interval, else the typical value."""
+    """The limits to use when a result reports none: the clinic's interval, else the typical value.
+
+    The clinics' intervals are read when the first such result comes (most results carry the lab's range).
+    """
 
     def __init__(self, clinic_ids: set[int]):
-        self.analytes = {a.pk: a for a in Analyte.objects.all()}
-        self.clinic: dict[tuple[int, int, str], tuple[float | None, float | None]] = {}
-        for row in ReferenceInterval.objects.filter(clinic_id__in=clinic_ids).values_list(
-            "clinic_id", "analyte_id", "sex", "low", "high"
-        ):
-            self.clinic[row[:3]] = row[3:]
+        self.clinic_ids = clinic_ids
+        self.analytes = {a.pk: a for a in Analyte.objects.order_by()}
+
+    @functools.cached_property
+    def clinic(self) -> dict[tuple[int, int, str], tuple[float | None, float | None]]:
+        rows = (
+            ReferenceInterval.objects.filter(clinic_id__in=self.clinic_ids)
+            .order_by()
+            .values_list("clinic_id", "analyte_id", "sex", "low", "high")
+        )
+        return {row[:3]: row[3:] for row in rows}
 
     def fallback(self, clinic_id: int, analyte_id: int, sex: str) -> tuple[float | None, float | None, str]:
         for key in ((clinic_id, analyte_id, sex), (clinic_id, analyte_id, "any")):
@@ -358,20 +366,22 @@ def fetch_plain(queryset, batch_size: int = LAB_FETCH_BATCH):
 def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dict[str, tuple[Lab, ...]]]:
     """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
     code_of = {pk: a.code for pk, a in ranges.analytes.items()}
-    series: dict[int, dict[str, list[Lab]]] = defaultdict(lambda: defaultdict(list))
-    fallbacks: dict[tuple[int, int], tuple] = {}
+    series_of: dict[int, dict[str, list[Lab]]] = defaultdict(dict)
+    current = None  # (patient, analyte) of the series being read: the rows come ordered by both
     for pid, analyte_id, on, value, low, high in fetch_plain(lab_rows_query(ids)):
+        if (pid, analyte_id) != current:
+            current = (pid, analyte_id)
+            series = series_of[pid][code_of[analyte_id]] = []
+            fallback = None  # the same for the whole series: looked up at its first result without limits
         if on.__class__ is str:
             on = date.fromisoformat(on)
-        if high is None and low is None:
-            key = (pid, analyte_id)
-            if key not in fallbacks:
-                fallbacks[key] = ranges.fallback(clinic_of[pid], analyte_id, sex_of[pid])
-            low, high, source = fallbacks[key]
+        if low is None and high is None:
+            fallback = fallback or ranges.fallback(clinic_of[pid], analyte_id, sex_of[pid])
+            low, high, source = fallback
+            series.append(Lab(on, value, high, low, source))
         else:
-            source = "reported"
-        series[pid][code_of[analyte_id]].append(Lab(on, value, high, low, source))
-    return {pid: {code: tuple(labs) for code, labs in by_code.items()} for pid, by_code in series.items()}
+            series.append(Lab(on, value, high, low, "reported"))
+    return {pid: {code: tuple(labs) for code, labs in by_code.items()} for pid, by_code in series_of.items()}
 
 
 def _load_courses(ids) -> dict[int, list[Course]]:
