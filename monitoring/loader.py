@@ -1,10 +1,11 @@
 """Build plain-data timelines for many patients with a fixed number of queries.
 
 Never one query per patient: the nightly sweep scales with the rows it reads, not with round trips,
-and re-evaluating one patient after a new result costs a handful of round trips. For a batch:
-  the patients; their final lab results; their courses with dose changes (one join); and every
-  other per-patient table (weights, visits, biopsies...: EVENT_TABLES) in one UNION ALL;
-plus the analyte catalogue and the clinics' reference intervals (ReferenceRanges).
+and re-evaluating one patient after a new result costs a few of them. For a batch of patients:
+  1. the patient rows, their courses and dose changes, and every other per-patient table the
+     timeline holds whole (weights, visits, biopsies...: PATIENT_TABLES), in one UNION ALL;
+  2. the analyte catalogue (and the clinics' reference intervals, if a result reports no limits);
+  3. their final lab results.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from patients.models import (
     Visit,
     WeightMeasurement,
 )
-from regimens.models import AdherenceRecord, AdverseEvent, MedicationCourse
+from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse
 
 from .models import Analyte, LabResult, ReferenceInterval, ResultStatus
 from .timeline import AcuteEpisode, Biopsy, Course, Dated, Dose, Lab, Period, Pharmacogenetic, Timeline, VisitFacts
@@ -44,169 +45,188 @@ from .timeline import AcuteEpisode, Biopsy, Course, Dated, Dose, Lab, Period, Ph
 LAB_FETCH_BATCH = 20000
 
 
-class ReferenceRanges:
-    """The limits to use when a result reports none: the clinic's interval, else the typical value.
-
-    The clinics' intervals are read when the first such result comes (most results carry the lab's range).
-    """
-
-    def __init__(self, clinic_ids: set[int]):
-        self.clinic_ids = clinic_ids
-        self.analytes = {a.pk: a for a in Analyte.objects.order_by()}
-
-    @functools.cached_property
-    def clinic(self) -> dict[tuple[int, int, str], tuple[float | None, float | None]]:
-        rows = (
-            ReferenceInterval.objects.filter(clinic_id__in=self.clinic_ids)
-            .order_by()
-            .values_list("clinic_id", "analyte_id", "sex", "low", "high")
-        )
-        return {row[:3]: row[3:] for row in rows}
-
-    def fallback(self, clinic_id: int, analyte_id: int, sex: str) -> tuple[float | None, float | None, str]:
-        for key in ((clinic_id, analyte_id, sex), (clinic_id, analyte_id, "any")):
-            if key in self.clinic:
-                low, high = self.clinic[key]
-                return low, high, "clinic"
-        analyte = self.analytes[analyte_id]
-        high = analyte.typical_uln(sex)
-        return analyte.typical_low, high, ("typical" if high is not None else "none")
-
-
-PATIENT_FIELDS = (
-    "pk",
-    "clinic_id",
-    "mrn",
-    "sex",
-    "date_of_birth",
-    "status",
-    "aih_type",
-    "diagnosis_date",
-    "cirrhosis_diagnosed_on",
-    "portosystemic_shunt",
-    "advanced_fibrosis",
-    "reproductive_potential",
-    "viral_hepatitis_excluded",
-)
-
-
 def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
-    ids = list(patient_ids)
-    patients = list(Patient.objects.filter(pk__in=ids).order_by().values_list(*PATIENT_FIELDS))
-    if not patients:
+    """{patient id: Timeline}, in the order of `patient_ids` (ids of no patient are left out)."""
+    ids = list(dict.fromkeys(patient_ids))
+    rows = load_patient_tables(ids)
+    facts = {pid: found[0] for pid, found in rows["patient"].items()}
+    if not facts:
         return {}
-    sex_of = {p[0]: p[3] for p in patients}
-    clinic_of = {p[0]: p[1] for p in patients}
-    ranges = ReferenceRanges(set(clinic_of.values()))
-    labs = _load_labs(ids, ranges, sex_of, clinic_of)
-    courses = _load_courses(ids)
-    events = load_events(ids)
-
-    timelines = {}
-    for row in patients:
-        pid = row[0]
-        timelines[pid] = Timeline(
+    sex_of = {pid: f["sex"] for pid, f in facts.items()}
+    clinic_of = {pid: f["clinic_id"] for pid, f in facts.items()}
+    labs = _load_labs(ids, ReferenceRanges(set(clinic_of.values())), sex_of, clinic_of)
+    return {
+        pid: Timeline(
             patient_id=pid,
-            clinic_id=row[1],
-            mrn=row[2],
-            sex=row[3],
-            date_of_birth=row[4],
-            status=row[5],
-            aih_type=row[6],
-            diagnosis_date=row[7],
-            cirrhosis_on=row[8],
-            portosystemic_shunt=row[9],
-            advanced_fibrosis=row[10],
-            reproductive_potential=row[11],
-            viral_hepatitis_excluded=row[12],
+            **facts[pid],
             labs=labs.get(pid, {}),
-            courses=tuple(courses.get(pid, ())),
-            **{table.timeline_field: tuple(events[table.timeline_field].get(pid, ())) for table in EVENT_TABLES},
+            courses=_with_doses(rows["courses"].get(pid, ()), rows["doses"].get(pid, ())),
+            **{table.name: tuple(rows[table.name].get(pid, ())) for table in TIMELINE_TABLES},
         )
-    return timelines
+        for pid in ids
+        if pid in facts
+    }
 
 
-# -- the small per-patient tables, in one query ---------------------------------------------------
+# -- what the timeline holds whole: one UNION ALL -------------------------------------------------
 
 
 @dataclass(frozen=True)
-class EventTable:
-    """A per-patient table the timeline holds whole, oldest first: which columns, and what a row becomes."""
+class PatientTable:
+    """Rows the timeline holds whole, oldest first: which columns, and what a row becomes."""
 
-    timeline_field: str  # the Timeline attribute it fills
+    name: str  # the Timeline field it fills (but see PATIENT, COURSES and DOSES)
     model: type[models.Model]
     ordered_by: str  # a date column (ties in id order)
-    columns: tuple[str, ...]  # passed to `make` in this order
+    columns: tuple[str, ...]  # passed to `make` in this order; "drug__code" is a column of the table `drug` points to
     make: Callable[..., Any]
+    patient: str = "patient"  # the path to the patient's id ("course__patient": through the table `course` points to)
 
     def queryset(self, patient_ids):
-        """(patient_id, *columns) of these patients, read from this table alone (what the combined query must match)."""
+        """(patient id, *columns) of these patients from this table alone: what the combined query must match."""
         return (
-            self.model.objects.filter(patient_id__in=patient_ids)
+            self.model.objects.filter(**{f"{self.patient}__in": patient_ids})
             .order_by(self.ordered_by, "pk")
-            .values_list("patient_id", *self.columns)
+            .values_list(self.patient, *self.columns)
         )
 
 
-EVENT_TABLES: tuple[EventTable, ...] = (
-    EventTable(
+def _patient_facts(clinic_id, mrn, sex, born, status, aih_type, diagnosed, cirrhosis_on, shunt, f3, potential, viral):
+    return {
+        "clinic_id": clinic_id,
+        "mrn": mrn,
+        "sex": sex,
+        "date_of_birth": born,
+        "status": status,
+        "aih_type": aih_type,
+        "diagnosis_date": diagnosed,
+        "cirrhosis_on": cirrhosis_on,
+        "portosystemic_shunt": shunt,
+        "advanced_fibrosis": f3,
+        "reproductive_potential": potential,
+        "viral_hepatitis_excluded": viral,
+    }
+
+
+# The patient row itself: the Timeline's scalar fields.
+PATIENT = PatientTable(
+    "patient",
+    Patient,
+    "date_of_birth",
+    (
+        "clinic_id",
+        "mrn",
+        "sex",
+        "date_of_birth",
+        "status",
+        "aih_type",
+        "diagnosis_date",
+        "cirrhosis_diagnosed_on",
+        "portosystemic_shunt",
+        "advanced_fibrosis",
+        "reproductive_potential",
+        "viral_hepatitis_excluded",
+    ),
+    _patient_facts,
+    patient="pk",
+)
+# Courses (by start) and their dose changes (by date), put together by _with_doses.
+COURSES = PatientTable(
+    "courses",
+    MedicationCourse,
+    "started_on",
+    (
+        "id",
+        "drug__code",
+        "drug__drug_class",
+        "started_on",
+        "stopped_on",
+        "stop_reason",
+        "drug__prednisolone_equivalent",
+    ),
+    lambda *fields: fields,
+)
+DOSES = PatientTable(
+    "doses",
+    DoseChange,
+    "effective_on",
+    ("course_id", "effective_on", "dose_mg_per_day"),
+    lambda course_id, on, mg: (course_id, Dose(on, mg)),
+    patient="course__patient",
+)
+
+
+def _with_doses(courses: Sequence[tuple], doses: Sequence[tuple[int, Dose]]) -> tuple[Course, ...]:
+    by_course: dict[int, list[Dose]] = defaultdict(list)
+    for course_id, dose in doses:
+        by_course[course_id].append(dose)
+    return tuple(
+        Course(pk, drug, drug_class, start, stop, reason, tuple(by_course[pk]), equivalent)
+        for pk, drug, drug_class, start, stop, reason, equivalent in courses
+    )
+
+
+TIMELINE_TABLES: tuple[PatientTable, ...] = (
+    PatientTable(
         "weights",
         WeightMeasurement,
         "measured_on",
         ("measured_on", "weight_kg"),
         lambda on, kg: Dated(on, "weight", number=kg),
     ),
-    EventTable(
+    PatientTable(
         "pharmacogenetics",
         PharmacogeneticTest,
         "tested_on",
         ("gene", "phenotype", "tested_on", "activity", "deficiency_cutoff"),
         Pharmacogenetic,
     ),
-    EventTable("pregnancies", PregnancyEpisode, "started_on", ("kind", "started_on", "ended_on"), Period),
-    EventTable("contraception", ContraceptionRecord, "started_on", ("method", "started_on", "ended_on"), Period),
-    EventTable("pregnancy_tests", PregnancyTest, "tested_on", ("tested_on", "result"), Dated),
-    EventTable("immunity", HepatitisImmunity, "tested_on", ("tested_on", "virus", "status"), Dated),
-    EventTable("vaccinations", Vaccination, "given_on", ("given_on", "vaccine"), Dated),
-    EventTable("dexa_scans", DexaScan, "scanned_on", ("scanned_on",), lambda on: on),
-    EventTable("biopsies", LiverBiopsy, "performed_on", ("performed_on", "hai", "fibrosis_stage", "histology"), Biopsy),
-    EventTable(
+    PatientTable("pregnancies", PregnancyEpisode, "started_on", ("kind", "started_on", "ended_on"), Period),
+    PatientTable("contraception", ContraceptionRecord, "started_on", ("method", "started_on", "ended_on"), Period),
+    PatientTable("pregnancy_tests", PregnancyTest, "tested_on", ("tested_on", "result"), Dated),
+    PatientTable("immunity", HepatitisImmunity, "tested_on", ("tested_on", "virus", "status"), Dated),
+    PatientTable("vaccinations", Vaccination, "given_on", ("given_on", "vaccine"), Dated),
+    PatientTable("dexa_scans", DexaScan, "scanned_on", ("scanned_on",), lambda on: on),
+    PatientTable(
+        "biopsies", LiverBiopsy, "performed_on", ("performed_on", "hai", "fibrosis_stage", "histology"), Biopsy
+    ),
+    PatientTable(
         "acute_episodes",
         AcuteSevereEpisode,
         "presented_on",
         ("presented_on", "steroid_day0", "hepatic_encephalopathy", "ended_on"),
         AcuteEpisode,
     ),
-    EventTable(
+    PatientTable(
         "visits",
         Visit,
         "visit_date",
         ("visit_date", "ascites", "encephalopathy_grade", "jaundice", "variceal_bleed", "varices", "splenomegaly"),
         VisitFacts,
     ),
-    EventTable("malignancies", Malignancy, "diagnosed_on", ("diagnosed_on", "kind"), Dated),
-    EventTable(
+    PatientTable("malignancies", Malignancy, "diagnosed_on", ("diagnosed_on", "kind"), Dated),
+    PatientTable(
         "relapses",
         Relapse,
         "diagnosed_on",
         ("diagnosed_on", "after_withdrawal"),
         lambda on, after: Dated(on, "after_withdrawal" if after else "on_treatment"),
     ),
-    EventTable(
+    PatientTable(
         "adverse_events",
         AdverseEvent,
         "onset_on",
         ("onset_on", "kind", "description", "course_id"),
         lambda on, kind, description, course_id: Dated(on, kind, description, course_id),
     ),
-    EventTable(
+    PatientTable(
         "autoantibodies",
         Autoantibody,
         "tested_on",
         ("tested_on", "antibody", "positive", "titre"),
         lambda on, antibody, positive, titre: Dated(on, antibody, "positive" if positive else "negative", titre),
     ),
-    EventTable(
+    PatientTable(
         "adherence",
         AdherenceRecord,
         "recorded_on",
@@ -214,6 +234,8 @@ EVENT_TABLES: tuple[EventTable, ...] = (
         Dated,
     ),
 )
+
+PATIENT_TABLES: tuple[PatientTable, ...] = (PATIENT, COURSES, DOSES, *TIMELINE_TABLES)
 
 
 def _as_date(value):
@@ -243,12 +265,12 @@ SLOT_KINDS: dict[str, tuple[models.Field, Callable]] = {
 
 def _slot_kind(field: models.Field) -> str:
     if isinstance(field, models.DateTimeField):
-        raise TypeError(f"{field} is a datetime; EventTable columns hold dates.")
+        raise TypeError(f"{field} is a datetime; PatientTable columns hold dates.")
     for field_class, kind in (
         (models.DateField, "date"),
         (models.BooleanField, "flag"),
         (models.FloatField, "float"),
-        (models.IntegerField, "integer"),
+        (models.IntegerField, "integer"),  # AutoFields and the small ones too
         (models.ForeignKey, "integer"),
         (models.CharField, "text"),
         (models.TextField, "text"),
@@ -256,6 +278,13 @@ def _slot_kind(field: models.Field) -> str:
         if isinstance(field, field_class):
             return kind
     raise TypeError(f"No slot kind for {field} ({field.get_internal_type()}).")
+
+
+def _field(model: type[models.Model], path: str) -> models.Field:
+    """The field at `path`: a column of the model, or ("drug__code") of the model a foreign key points to."""
+    name, _, further = path.partition("__")
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return _field(field.related_model, further) if further else field
 
 
 def _numbered(kinds: list[str]) -> list[tuple[str, int]]:
@@ -268,20 +297,20 @@ def _numbered(kinds: list[str]) -> list[tuple[str, int]]:
     return slots
 
 
-class EventsQuery:
-    """The EVENT_TABLES of some patients in one UNION ALL, each table in EventTable.queryset's order.
+class PatientTablesQuery:
+    """Some tables of some patients in one UNION ALL, each table in PatientTable.queryset's order.
 
-    A row is (table index, patient_id, id, ordered_by, *slots): a table's columns sit in slots of
+    A row is (table index, patient id, id, ordered_by, *slots): a table's columns sit in slots of
     their kind (its first date column in the first date slot, and so on) and the slots it does not
     use hold typed NULLs, so that every branch has the same column types.
     """
 
     HEAD = ("source", "patient_id", "id", "sort_on")
 
-    def __init__(self, tables: Sequence[EventTable], db_connection):
+    def __init__(self, tables: Sequence[PatientTable], db_connection):
         self.tables = tuple(tables)
         self.makes = [table.make for table in self.tables]
-        slots_of = [_numbered([_slot_kind(t.model._meta.get_field(c)) for c in t.columns]) for t in self.tables]
+        slots_of = [_numbered([_slot_kind(_field(t.model, c)) for c in t.columns]) for t in self.tables]
         width = {kind: max(sum(k == kind for k, _ in slots) for slots in slots_of) for kind in SLOT_KINDS}
         self.slots = [(kind, n) for kind in SLOT_KINDS for n in range(width[kind])]
         position = {slot: len(self.HEAD) + i for i, slot in enumerate(self.slots)}
@@ -293,18 +322,39 @@ class EventsQuery:
         ]
         self._template = " UNION ALL ".join(branches) + " ORDER BY source, sort_on, id"
 
-    def _branch(self, index: int, table: EventTable, slots: list[tuple[str, int]], db_connection) -> str:
+    def _branch(self, index: int, table: PatientTable, slots: list[tuple[str, int]], db_connection) -> str:
         """One table's SELECT: its columns in their slots, typed NULLs in the others."""
         quote = db_connection.ops.quote_name
-        meta = table.model._meta
-        column_of = {slot: quote(meta.get_field(name).column) for slot, name in zip(slots, table.columns, strict=True)}
-        patient = quote(meta.get_field("patient").column)
-        select = [str(index), patient, quote(meta.pk.column), quote(meta.get_field(table.ordered_by).column)]
+        own = quote(table.model._meta.db_table)
+        joins: dict[str, str] = {}  # foreign key -> the JOIN to the table it points to (named after the key)
+
+        def column(path: str) -> str:
+            name, _, further = path.partition("__")
+            if not further:
+                return f"{own}.{quote(_field(table.model, name).column)}"
+            key = table.model._meta.get_field(name)
+            target = key.related_model._meta
+            joins[name] = (
+                f"LEFT JOIN {quote(target.db_table)} {quote(name)} "
+                f"ON {quote(name)}.{quote(target.pk.column)} = {own}.{quote(key.column)}"
+            )
+            return f"{quote(name)}.{quote(_field(key.related_model, further).column)}"
+
+        patient = column(table.patient)
+        select = [str(index), patient, column("pk"), column(table.ordered_by)]
+        column_in = {slot: column(name) for slot, name in zip(slots, table.columns, strict=True)}
         for kind, n in self.slots:
-            select.append(column_of.get((kind, n)) or f"CAST(NULL AS {SLOT_KINDS[kind][0].db_type(db_connection)})")
+            select.append(column_in.get((kind, n)) or self._null(kind, typed=index == 0, db_connection=db_connection))
         names = [*self.HEAD, *(f"{kind}{n}" for kind, n in self.slots)]
         columns = ", ".join(f"{value} AS {name}" for value, name in zip(select, names, strict=True))
-        return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {patient} IN ({{patient_ids}})"
+        return f"SELECT {columns} FROM {own} {' '.join(joins.values())} WHERE {patient} IN ({{patient_ids}})"
+
+    @staticmethod
+    def _null(kind: str, *, typed: bool, db_connection) -> str:
+        """An empty slot. A UNION's column types are resolved pairwise from the left (PostgreSQL's rule), so
+        typed NULLs in the first branch fix them and the bare NULLs of the others take them (parsing ~300
+        casts costs about as much as the rest of the query)."""
+        return f"CAST(NULL AS {SLOT_KINDS[kind][0].db_type(db_connection)})" if typed else "NULL"
 
     def sql(self, patient_ids: Sequence[int]) -> str:
         """The query for these patients. The ids are written into it as integer literals (int() makes them
@@ -313,29 +363,61 @@ class EventsQuery:
         return self._template.format(patient_ids=", ".join(str(int(pid)) for pid in patient_ids))
 
     def read(self, rows) -> dict[str, dict[int, list]]:
-        """{timeline field: {patient_id: [what the table's `make` built, ...]}}, each list oldest first."""
+        """{table name: {patient id: [what the table's `make` built, ...]}}, each list oldest first."""
         found: list[dict[int, list]] = [defaultdict(list) for _ in self.tables]
         for row in rows:
             index = row[0]
             values = [convert(row[at]) for at, convert in self.readers[index]]
             found[index][row[1]].append(self.makes[index](*values))
-        return {table.timeline_field: by_patient for table, by_patient in zip(self.tables, found, strict=True)}
+        return {table.name: by_patient for table, by_patient in zip(self.tables, found, strict=True)}
 
 
 @functools.cache
-def _events_query(vendor: str) -> EventsQuery:
+def _patient_tables_query(vendor: str) -> PatientTablesQuery:
     """Built once per process (per database vendor: the casts and quoting depend on it)."""
-    return EventsQuery(EVENT_TABLES, connection)
+    return PatientTablesQuery(PATIENT_TABLES, connection)
 
 
-def load_events(ids: Sequence[int]) -> dict[str, dict[int, list]]:
-    """The EVENT_TABLES rows of these patients: {timeline field: {patient_id: [...]}}, one query."""
-    query = _events_query(connection.vendor)
+def load_patient_tables(ids: Sequence[int]) -> dict[str, dict[int, list]]:
+    """The PATIENT_TABLES rows of these patients, {table name: {patient id: [...]}}, in one query."""
+    query = _patient_tables_query(connection.vendor)
     if not ids:
         return query.read(())
     with connection.cursor() as cursor:
         cursor.execute(query.sql(ids))
         return query.read(cursor.fetchall())
+
+
+# -- reference ranges and labs --------------------------------------------------------------------
+
+
+class ReferenceRanges:
+    """The limits to use when a result reports none: the clinic's interval, else the typical value.
+
+    The clinics' intervals are read when the first such result comes (most results carry the lab's range).
+    """
+
+    def __init__(self, clinic_ids: set[int]):
+        self.clinic_ids = clinic_ids
+        self.analytes = {a.pk: a for a in Analyte.objects.order_by()}
+
+    @functools.cached_property
+    def clinic(self) -> dict[tuple[int, int, str], tuple[float | None, float | None]]:
+        rows = (
+            ReferenceInterval.objects.filter(clinic_id__in=self.clinic_ids)
+            .order_by()
+            .values_list("clinic_id", "analyte_id", "sex", "low", "high")
+        )
+        return {row[:3]: row[3:] for row in rows}
+
+    def fallback(self, clinic_id: int, analyte_id: int, sex: str) -> tuple[float | None, float | None, str]:
+        for key in ((clinic_id, analyte_id, sex), (clinic_id, analyte_id, "any")):
+            if key in self.clinic:
+                low, high = self.clinic[key]
+                return low, high, "clinic"
+        analyte = self.analytes[analyte_id]
+        high = analyte.typical_uln(sex)
+        return analyte.typical_low, high, ("typical" if high is not None else "none")
 
 
 def lab_rows_query(ids):
@@ -382,33 +464,3 @@ def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dic
         else:
             series.append(Lab(on, value, high, low, "reported"))
     return {pid: {code: tuple(labs) for code, labs in by_code.items()} for pid, by_code in series_of.items()}
-
-
-def _load_courses(ids) -> dict[int, list[Course]]:
-    """Each patient's courses (by start), each with its dose changes (by date): one query, courses joined to doses."""
-    rows = (
-        MedicationCourse.objects.filter(patient_id__in=ids)
-        .order_by("started_on", "pk", "dose_changes__effective_on", "dose_changes__pk")
-        .values_list(
-            "patient_id",
-            "pk",
-            "drug__code",
-            "drug__drug_class",
-            "started_on",
-            "stopped_on",
-            "stop_reason",
-            "drug__prednisolone_equivalent",
-            "dose_changes__effective_on",
-            "dose_changes__dose_mg_per_day",
-        )
-    )
-    course_rows: dict[int, tuple] = {}  # course id -> (patient_id, course fields, doses), in course order
-    for pid, pk, code, drug_class, start, stop, reason, equivalent, dose_on, mg in rows:
-        if pk not in course_rows:
-            course_rows[pk] = (pid, (pk, code, drug_class, start, stop, reason), equivalent, [])
-        if dose_on is not None:
-            course_rows[pk][3].append(Dose(dose_on, mg))
-    courses: dict[int, list[Course]] = defaultdict(list)
-    for pid, fields, equivalent, doses in course_rows.values():
-        courses[pid].append(Course(*fields, tuple(doses), equivalent))
-    return courses
