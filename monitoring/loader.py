@@ -394,12 +394,17 @@ def load_patient_tables(ids: Sequence[int]) -> dict[str, dict[int, list]]:
 class ReferenceRanges:
     """The limits to use when a result reports none: the clinic's interval, else the typical value.
 
-    The clinics' intervals are read when the first such result comes (most results carry the lab's range).
+    The analytes' typical values and the clinics' intervals are read when the first such result comes
+    (most results carry the lab's range); every result needs its analyte's code.
     """
 
     def __init__(self, clinic_ids: set[int]):
         self.clinic_ids = clinic_ids
-        self.analytes = {a.pk: a for a in Analyte.objects.order_by()}
+        self.code_of: dict[int, str] = dict(Analyte.objects.order_by().values_list("pk", "code"))
+
+    @functools.cached_property
+    def analytes(self) -> dict[int, Analyte]:
+        return {a.pk: a for a in Analyte.objects.order_by()}
 
     @functools.cached_property
     def clinic(self) -> dict[tuple[int, int, str], tuple[float | None, float | None]]:
@@ -447,7 +452,7 @@ def fetch_plain(queryset, batch_size: int = LAB_FETCH_BATCH):
 
 def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dict[str, tuple[Lab, ...]]]:
     """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
-    code_of = {pk: a.code for pk, a in ranges.analytes.items()}
+    code_of = ranges.code_of
     series_of: dict[int, dict[str, list[Lab]]] = defaultdict(dict)
     current = None  # (patient, analyte) of the series being read: the rows come ordered by both
     for pid, analyte_id, on, value, low, high in fetch_plain(lab_rows_query(ids)):

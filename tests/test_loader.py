@@ -257,11 +257,11 @@ def test_same_day_rows_keep_the_order_they_were_entered_in():
     assert [i.kind for i in timeline.immunity] == ["hbv", "hav"]
 
 
-def test_one_patient_takes_four_queries_at_most():
-    # The patient's tables (one UNION ALL), the analytes, the labs; the clinic's intervals only
-    # because some of this patient's results report no limits.
+def test_one_patient_takes_three_queries_and_two_more_for_results_without_limits():
+    # The patient's tables (one UNION ALL), the analyte codes, the labs; the clinic's intervals
+    # and the analytes' typical values only because some of this patient's results report no limits.
     patient = patient_with_a_row_in_every_table()
-    assert count_queries([patient.pk]) == 4
+    assert count_queries([patient.pk]) == 5
     LabResult.objects.filter(patient=patient, ref_low=None, ref_high=None).update(ref_high=40)
     assert count_queries([patient.pk]) == 3
 
