@@ -4,7 +4,8 @@ Never one query per patient: the nightly sweep scales with the rows it reads, no
 and re-evaluating one patient after a new result costs a few of them. For a batch of patients:
   1. the patient rows, their courses and dose changes, and every other per-patient table the
      timeline holds whole (weights, visits, biopsies...: PATIENT_TABLES), in one UNION ALL;
-  2. the analyte catalogue (and the clinics' reference intervals, if a result reports no limits);
+  2. the analytes' codes (and, if a result reports no limits, the analytes' typical values and the
+     clinics' reference intervals: ReferenceRanges);
   3. their final lab results.
 """
 
