@@ -88,7 +88,7 @@ def _plan(findings_by_patient: dict[int, Iterable[Finding]], today: date, now) -
     plan = _Plan()
     unresolved = {
         (a.patient_id, a.rule_id): a
-        for a in Alert.objects.filter(patient_id__in=patient_ids).exclude(status=AlertStatus.RESOLVED)
+        for a in Alert.objects.filter(patient_id__in=patient_ids).exclude(status=AlertStatus.RESOLVED).order_by()
     }
     read_version = {alert.pk: alert.version for alert in unresolved.values()}
     seen: set[tuple[int, str]] = set()

@@ -455,10 +455,10 @@ def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dic
     """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
     code_of = ranges.code_of
     series_of: dict[int, dict[str, list[Lab]]] = defaultdict(dict)
-    current = None  # (patient, analyte) of the series being read: the rows come ordered by both
+    current_pid = current_analyte = None  # of the series being read: the rows come ordered by both
     for pid, analyte_id, on, value, low, high in fetch_plain(lab_rows_query(ids)):
-        if (pid, analyte_id) != current:
-            current = (pid, analyte_id)
+        if analyte_id != current_analyte or pid != current_pid:
+            current_pid, current_analyte = pid, analyte_id
             series = series_of[pid][code_of[analyte_id]] = []
             fallback = None  # the same for the whole series: looked up at its first result without limits
         if on.__class__ is str:
