@@ -303,7 +303,7 @@ class PatientTablesQuery:
 
     A row is (table index, patient id, id, ordered_by, *slots): a table's columns sit in slots of
     their kind (its first date column in the first date slot, and so on) and the slots it does not
-    use hold typed NULLs, so that every branch has the same column types.
+    use hold NULLs, so that every branch has the same column types (see _null).
     """
 
     HEAD = ("source", "patient_id", "id", "sort_on")
@@ -324,7 +324,7 @@ class PatientTablesQuery:
         self._template = " UNION ALL ".join(branches) + " ORDER BY source, sort_on, id"
 
     def _branch(self, index: int, table: PatientTable, slots: list[tuple[str, int]], db_connection) -> str:
-        """One table's SELECT: its columns in their slots, typed NULLs in the others."""
+        """One table's SELECT: its columns in their slots, NULLs in the others."""
         quote = db_connection.ops.quote_name
         own = quote(table.model._meta.db_table)
         joins: dict[str, str] = {}  # foreign key -> the JOIN to the table it points to (named after the key)
