@@ -88,15 +88,9 @@ def _plan(findings_by_patient: dict[int, Iterable[Finding]], today: date, now) -
     plan = _Plan()
     unresolved = {
         (a.patient_id, a.rule_id): a
-        for a in Alert.objects.filter(patient_id__in=patient_ids).exclude(status=AlertStatus.RESOLVED)
+        for a in Alert.objects.filter(patient_id__in=patient_ids).exclude(status=AlertStatus.RESOLVED).order_by()
     }
     read_version = {alert.pk: alert.version for alert in unresolved.values()}
-    last_episode = {
-        (row["patient_id"], row["rule_id"]): row["last"]
-        for row in Alert.objects.filter(patient_id__in=patient_ids)
-        .values("patient_id", "rule_id")
-        .annotate(last=Max("episode"))
-    }
     seen: set[tuple[int, str]] = set()
 
     for patient_id, findings in findings_by_patient.items():
@@ -107,13 +101,7 @@ def _plan(findings_by_patient: dict[int, Iterable[Finding]], today: date, now) -
             alert = unresolved.get(key)
             if alert is None:
                 plan.to_create.append(
-                    Alert(
-                        patient_id=patient_id,
-                        rule_id=finding.rule_id,
-                        episode=last_episode.get(key, 0) + 1,
-                        status=AlertStatus.OPEN,
-                        **content,
-                    )
+                    Alert(patient_id=patient_id, rule_id=finding.rule_id, status=AlertStatus.OPEN, **content)
                 )
                 plan.opened += 1
                 continue
@@ -165,7 +153,23 @@ def _plan(findings_by_patient: dict[int, Iterable[Finding]], today: date, now) -
                 detail={"last_evidence": alert.evidence},
             )
         )
+    _number_episodes(plan.to_create)
     return plan
+
+
+def _number_episodes(new_alerts: list[Alert]) -> None:
+    """Each new alert is the next episode of its (patient, rule). Read only when there is one to number:
+    re-evaluating a patient whose findings are unchanged opens none."""
+    if not new_alerts:
+        return
+    last_episode = {
+        (row["patient_id"], row["rule_id"]): row["last"]
+        for row in Alert.objects.filter(patient_id__in={alert.patient_id for alert in new_alerts})
+        .values("patient_id", "rule_id")
+        .annotate(last=Max("episode"))
+    }
+    for alert in new_alerts:
+        alert.episode = last_episode.get((alert.patient_id, alert.rule_id), 0) + 1
 
 
 def _apply(plan: _Plan, now, result: ReconcileResult) -> set[int]:
@@ -218,7 +222,8 @@ def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | N
     result = ReconcileResult()
     pending = findings_by_patient
     for _ in range(MAX_PASSES):
-        with transaction.atomic():
+        # No savepoint inside a caller's transaction: an error leaves reconcile, and that transaction, anyway.
+        with transaction.atomic(savepoint=False):
             retry = _apply(_plan(pending, today, now), now, result)
         if not retry:
             return result

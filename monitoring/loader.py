@@ -1,16 +1,24 @@
 """Build plain-data timelines for many patients with a fixed number of queries.
 
-One query per table for the whole batch (patient_id IN (...)), never one per patient, so
-the nightly sweep scales with the rows it reads, not with round trips.
+Never one query per patient: the nightly sweep scales with the rows it reads, not with round trips,
+and re-evaluating one patient after a new result costs a few of them. For a batch of patients:
+  1. the patient rows, their courses and dose changes, and every other per-patient table the
+     timeline holds whole (weights, visits, biopsies...: PATIENT_TABLES), in one UNION ALL;
+  2. the analytes' codes (and, if a result reports no limits, the analytes' typical values and the
+     clinics' reference intervals: ReferenceRanges);
+  3. their final lab results.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models.functions import TruncDate
 
 from patients.models import (
@@ -38,24 +46,375 @@ from .timeline import AcuteEpisode, Biopsy, Course, Dated, Dose, Lab, Period, Ph
 LAB_FETCH_BATCH = 20000
 
 
-def _grouped(rows, make) -> dict[int, list]:
-    """rows of (patient_id, *fields) -> {patient_id: [make(*fields), ...]} in row order."""
-    grouped: dict[int, list] = defaultdict(list)
-    for patient_id, *fields in rows:
-        grouped[patient_id].append(make(*fields))
-    return grouped
+def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
+    """{patient id: Timeline}, in the order of `patient_ids` (ids of no patient are left out)."""
+    ids = list(dict.fromkeys(patient_ids))
+    rows = load_patient_tables(ids)
+    facts = {pid: found[0] for pid, found in rows["patient"].items()}
+    if not facts:
+        return {}
+    sex_of = {pid: f["sex"] for pid, f in facts.items()}
+    clinic_of = {pid: f["clinic_id"] for pid, f in facts.items()}
+    labs = _load_labs(ids, ReferenceRanges(set(clinic_of.values())), sex_of, clinic_of)
+    return {
+        pid: Timeline(
+            patient_id=pid,
+            **facts[pid],
+            labs=labs.get(pid, {}),
+            courses=_with_doses(rows["courses"].get(pid, ()), rows["doses"].get(pid, ())),
+            **{table.name: tuple(rows[table.name].get(pid, ())) for table in TIMELINE_TABLES},
+        )
+        for pid in ids
+        if pid in facts
+    }
+
+
+# -- what the timeline holds whole: one UNION ALL -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientTable:
+    """Rows the timeline holds whole, oldest first: which columns, and what a row becomes."""
+
+    name: str  # the Timeline field it fills (but see PATIENT, COURSES and DOSES)
+    model: type[models.Model]
+    ordered_by: str  # a date column (ties in id order)
+    columns: tuple[str, ...]  # passed to `make` in this order; "drug__code" is a column of the table `drug` points to
+    make: Callable[..., Any]
+    patient: str = "patient"  # the path to the patient's id ("course__patient": through the table `course` points to)
+
+    def queryset(self, patient_ids):
+        """(patient id, *columns) of these patients from this table alone: what the combined query must match."""
+        return (
+            self.model.objects.filter(**{f"{self.patient}__in": patient_ids})
+            .order_by(self.ordered_by, "pk")
+            .values_list(self.patient, *self.columns)
+        )
+
+
+def _patient_facts(clinic_id, mrn, sex, born, status, aih_type, diagnosed, cirrhosis_on, shunt, f3, potential, viral):
+    return {
+        "clinic_id": clinic_id,
+        "mrn": mrn,
+        "sex": sex,
+        "date_of_birth": born,
+        "status": status,
+        "aih_type": aih_type,
+        "diagnosis_date": diagnosed,
+        "cirrhosis_on": cirrhosis_on,
+        "portosystemic_shunt": shunt,
+        "advanced_fibrosis": f3,
+        "reproductive_potential": potential,
+        "viral_hepatitis_excluded": viral,
+    }
+
+
+# The patient row itself: the Timeline's scalar fields.
+PATIENT = PatientTable(
+    "patient",
+    Patient,
+    "date_of_birth",
+    (
+        "clinic_id",
+        "mrn",
+        "sex",
+        "date_of_birth",
+        "status",
+        "aih_type",
+        "diagnosis_date",
+        "cirrhosis_diagnosed_on",
+        "portosystemic_shunt",
+        "advanced_fibrosis",
+        "reproductive_potential",
+        "viral_hepatitis_excluded",
+    ),
+    _patient_facts,
+    patient="pk",
+)
+# Courses (by start) and their dose changes (by date), put together by _with_doses.
+COURSES = PatientTable(
+    "courses",
+    MedicationCourse,
+    "started_on",
+    (
+        "id",
+        "drug__code",
+        "drug__drug_class",
+        "started_on",
+        "stopped_on",
+        "stop_reason",
+        "drug__prednisolone_equivalent",
+    ),
+    lambda *fields: fields,
+)
+DOSES = PatientTable(
+    "doses",
+    DoseChange,
+    "effective_on",
+    ("course_id", "effective_on", "dose_mg_per_day"),
+    lambda course_id, on, mg: (course_id, Dose(on, mg)),
+    patient="course__patient",
+)
+
+
+def _with_doses(courses: Sequence[tuple], doses: Sequence[tuple[int, Dose]]) -> tuple[Course, ...]:
+    by_course: dict[int, list[Dose]] = defaultdict(list)
+    for course_id, dose in doses:
+        by_course[course_id].append(dose)
+    return tuple(
+        Course(pk, drug, drug_class, start, stop, reason, tuple(by_course[pk]), equivalent)
+        for pk, drug, drug_class, start, stop, reason, equivalent in courses
+    )
+
+
+TIMELINE_TABLES: tuple[PatientTable, ...] = (
+    PatientTable(
+        "weights",
+        WeightMeasurement,
+        "measured_on",
+        ("measured_on", "weight_kg"),
+        lambda on, kg: Dated(on, "weight", number=kg),
+    ),
+    PatientTable(
+        "pharmacogenetics",
+        PharmacogeneticTest,
+        "tested_on",
+        ("gene", "phenotype", "tested_on", "activity", "deficiency_cutoff"),
+        Pharmacogenetic,
+    ),
+    PatientTable("pregnancies", PregnancyEpisode, "started_on", ("kind", "started_on", "ended_on"), Period),
+    PatientTable("contraception", ContraceptionRecord, "started_on", ("method", "started_on", "ended_on"), Period),
+    PatientTable("pregnancy_tests", PregnancyTest, "tested_on", ("tested_on", "result"), Dated),
+    PatientTable("immunity", HepatitisImmunity, "tested_on", ("tested_on", "virus", "status"), Dated),
+    PatientTable("vaccinations", Vaccination, "given_on", ("given_on", "vaccine"), Dated),
+    PatientTable("dexa_scans", DexaScan, "scanned_on", ("scanned_on",), lambda on: on),
+    PatientTable(
+        "biopsies", LiverBiopsy, "performed_on", ("performed_on", "hai", "fibrosis_stage", "histology"), Biopsy
+    ),
+    PatientTable(
+        "acute_episodes",
+        AcuteSevereEpisode,
+        "presented_on",
+        ("presented_on", "steroid_day0", "hepatic_encephalopathy", "ended_on"),
+        AcuteEpisode,
+    ),
+    PatientTable(
+        "visits",
+        Visit,
+        "visit_date",
+        ("visit_date", "ascites", "encephalopathy_grade", "jaundice", "variceal_bleed", "varices", "splenomegaly"),
+        VisitFacts,
+    ),
+    PatientTable("malignancies", Malignancy, "diagnosed_on", ("diagnosed_on", "kind"), Dated),
+    PatientTable(
+        "relapses",
+        Relapse,
+        "diagnosed_on",
+        ("diagnosed_on", "after_withdrawal"),
+        lambda on, after: Dated(on, "after_withdrawal" if after else "on_treatment"),
+    ),
+    PatientTable(
+        "adverse_events",
+        AdverseEvent,
+        "onset_on",
+        ("onset_on", "kind", "description", "course_id"),
+        lambda on, kind, description, course_id: Dated(on, kind, description, course_id),
+    ),
+    PatientTable(
+        "autoantibodies",
+        Autoantibody,
+        "tested_on",
+        ("tested_on", "antibody", "positive", "titre"),
+        lambda on, antibody, positive, titre: Dated(on, antibody, "positive" if positive else "negative", titre),
+    ),
+    PatientTable(
+        "adherence",
+        AdherenceRecord,
+        "recorded_on",
+        ("recorded_on", "method", "lapse_reason", "missed_doses"),
+        Dated,
+    ),
+)
+
+PATIENT_TABLES: tuple[PatientTable, ...] = (PATIENT, COURSES, DOSES, *TIMELINE_TABLES)
+
+
+def _as_date(value):
+    """SQLite returns dates as ISO text (the ORM's converters are bypassed here)."""
+    return date.fromisoformat(value) if value.__class__ is str else value
+
+
+def _as_flag(value):
+    """SQLite returns booleans as 0 / 1."""
+    return value if value is None else bool(value)
+
+
+def _same(value):
+    return value
+
+
+# The column kinds the combined query has slots for: the type a slot's NULL is cast to (every
+# branch of a UNION must agree on column types), and how a value read from it becomes Python's.
+SLOT_KINDS: dict[str, tuple[models.Field, Callable]] = {
+    "date": (models.DateField(), _as_date),
+    "text": (models.TextField(), _same),
+    "float": (models.FloatField(), _same),
+    "integer": (models.BigIntegerField(), _same),
+    "flag": (models.BooleanField(), _as_flag),
+}
+
+
+def _slot_kind(field: models.Field) -> str:
+    if isinstance(field, models.DateTimeField):
+        raise TypeError(f"{field} is a datetime; PatientTable columns hold dates.")
+    for field_class, kind in (
+        (models.DateField, "date"),
+        (models.BooleanField, "flag"),
+        (models.FloatField, "float"),
+        (models.IntegerField, "integer"),  # AutoFields and the small ones too
+        (models.ForeignKey, "integer"),
+        (models.CharField, "text"),
+        (models.TextField, "text"),
+    ):
+        if isinstance(field, field_class):
+            return kind
+    raise TypeError(f"No slot kind for {field} ({field.get_internal_type()}).")
+
+
+def _field(model: type[models.Model], path: str) -> models.Field:
+    """The field at `path`: a column of the model, or ("drug__code") of the model a foreign key points to."""
+    name, _, further = path.partition("__")
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return _field(field.related_model, further) if further else field
+
+
+def _numbered(kinds: list[str]) -> list[tuple[str, int]]:
+    """["date", "text", "date"] -> [("date", 0), ("text", 0), ("date", 1)]: the slot each column takes."""
+    taken: dict[str, int] = defaultdict(int)
+    slots = []
+    for kind in kinds:
+        slots.append((kind, taken[kind]))
+        taken[kind] += 1
+    return slots
+
+
+class PatientTablesQuery:
+    """Some tables of some patients in one UNION ALL, each table in PatientTable.queryset's order.
+
+    A row is (table index, patient id, id, ordered_by, *slots): a table's columns sit in slots of
+    their kind (its first date column in the first date slot, and so on) and the slots it does not
+    use hold NULLs, so that every branch has the same column types (see _null).
+    """
+
+    HEAD = ("source", "patient_id", "id", "sort_on")
+
+    def __init__(self, tables: Sequence[PatientTable], db_connection):
+        self.tables = tuple(tables)
+        self.makes = [table.make for table in self.tables]
+        slots_of = [_numbered([_slot_kind(_field(t.model, c)) for c in t.columns]) for t in self.tables]
+        width = {kind: max(sum(k == kind for k, _ in slots) for slots in slots_of) for kind in SLOT_KINDS}
+        self.slots = [(kind, n) for kind in SLOT_KINDS for n in range(width[kind])]
+        position = {slot: len(self.HEAD) + i for i, slot in enumerate(self.slots)}
+        # Per table: where each of its columns is in a row, and how to read it.
+        self.readers = [tuple((position[slot], SLOT_KINDS[slot[0]][1]) for slot in slots) for slots in slots_of]
+        branches = [
+            self._branch(index, table, slots, db_connection)
+            for index, (table, slots) in enumerate(zip(self.tables, slots_of, strict=True))
+        ]
+        self._template = " UNION ALL ".join(branches) + " ORDER BY source, sort_on, id"
+
+    def _branch(self, index: int, table: PatientTable, slots: list[tuple[str, int]], db_connection) -> str:
+        """One table's SELECT: its columns in their slots, NULLs in the others."""
+        quote = db_connection.ops.quote_name
+        own = quote(table.model._meta.db_table)
+        joins: dict[str, str] = {}  # foreign key -> the JOIN to the table it points to (named after the key)
+
+        def column(path: str) -> str:
+            name, _, further = path.partition("__")
+            if not further:
+                return f"{own}.{quote(_field(table.model, name).column)}"
+            key = table.model._meta.get_field(name)
+            target = key.related_model._meta
+            joins[name] = (
+                f"LEFT JOIN {quote(target.db_table)} {quote(name)} "
+                f"ON {quote(name)}.{quote(target.pk.column)} = {own}.{quote(key.column)}"
+            )
+            return f"{quote(name)}.{quote(_field(key.related_model, further).column)}"
+
+        patient = column(table.patient)
+        select = [str(index), patient, column("pk"), column(table.ordered_by)]
+        column_in = {slot: column(name) for slot, name in zip(slots, table.columns, strict=True)}
+        for kind, n in self.slots:
+            select.append(column_in.get((kind, n)) or self._null(kind, typed=index == 0, db_connection=db_connection))
+        names = [*self.HEAD, *(f"{kind}{n}" for kind, n in self.slots)]
+        columns = ", ".join(f"{value} AS {name}" for value, name in zip(select, names, strict=True))
+        return f"SELECT {columns} FROM {own} {' '.join(joins.values())} WHERE {patient} IN ({{patient_ids}})"
+
+    @staticmethod
+    def _null(kind: str, *, typed: bool, db_connection) -> str:
+        """An empty slot. A UNION's column types are resolved pairwise from the left (PostgreSQL's rule), so
+        typed NULLs in the first branch fix them and the bare NULLs of the others take them (parsing ~300
+        casts costs about as much as the rest of the query)."""
+        return f"CAST(NULL AS {SLOT_KINDS[kind][0].db_type(db_connection)})" if typed else "NULL"
+
+    def sql(self, patient_ids: Sequence[int]) -> str:
+        """The query for these patients. The ids are written into it as integer literals (int() makes them
+        safe): every branch repeats the list, and as parameters a large batch would pass SQLite's limit.
+        (A table expression holding them once costs PostgreSQL several ms of planning instead.)"""
+        return self._template.format(patient_ids=", ".join(str(int(pid)) for pid in patient_ids))
+
+    def read(self, rows) -> dict[str, dict[int, list]]:
+        """{table name: {patient id: [what the table's `make` built, ...]}}, each list oldest first."""
+        found: list[dict[int, list]] = [defaultdict(list) for _ in self.tables]
+        for row in rows:
+            index = row[0]
+            values = [convert(row[at]) for at, convert in self.readers[index]]
+            found[index][row[1]].append(self.makes[index](*values))
+        return {table.name: by_patient for table, by_patient in zip(self.tables, found, strict=True)}
+
+
+@functools.cache
+def _patient_tables_query(vendor: str) -> PatientTablesQuery:
+    """Built once per process (per database vendor: the casts and quoting depend on it)."""
+    return PatientTablesQuery(PATIENT_TABLES, connection)
+
+
+def load_patient_tables(ids: Sequence[int]) -> dict[str, dict[int, list]]:
+    """The PATIENT_TABLES rows of these patients, {table name: {patient id: [...]}}, in one query."""
+    query = _patient_tables_query(connection.vendor)
+    if not ids:
+        return query.read(())
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql(ids))
+        return query.read(cursor.fetchall())
+
+
+# -- reference ranges and labs --------------------------------------------------------------------
 
 
 class ReferenceRanges:
-    """The limits to use when a result reports none: the clinic's interval, else the typical value."""
+    """The limits to use when a result reports none: the clinic's interval, else the typical value.
+
+    The analytes' typical values and the clinics' intervals are read when the first such result comes
+    (most results carry the lab's range); every result needs its analyte's code.
+    """
 
     def __init__(self, clinic_ids: set[int]):
-        self.analytes = {a.pk: a for a in Analyte.objects.all()}
-        self.clinic: dict[tuple[int, int, str], tuple[float | None, float | None]] = {}
-        for row in ReferenceInterval.objects.filter(clinic_id__in=clinic_ids).values_list(
-            "clinic_id", "analyte_id", "sex", "low", "high"
-        ):
-            self.clinic[row[:3]] = row[3:]
+        self.clinic_ids = clinic_ids
+        self.code_of: dict[int, str] = dict(Analyte.objects.order_by().values_list("pk", "code"))
+
+    @functools.cached_property
+    def analytes(self) -> dict[int, Analyte]:
+        return {a.pk: a for a in Analyte.objects.order_by()}
+
+    @functools.cached_property
+    def clinic(self) -> dict[tuple[int, int, str], tuple[float | None, float | None]]:
+        rows = (
+            ReferenceInterval.objects.filter(clinic_id__in=self.clinic_ids)
+            .order_by()
+            .values_list("clinic_id", "analyte_id", "sex", "low", "high")
+        )
+        return {row[:3]: row[3:] for row in rows}
 
     def fallback(self, clinic_id: int, analyte_id: int, sex: str) -> tuple[float | None, float | None, str]:
         for key in ((clinic_id, analyte_id, sex), (clinic_id, analyte_id, "any")):
@@ -65,175 +424,6 @@ class ReferenceRanges:
         analyte = self.analytes[analyte_id]
         high = analyte.typical_uln(sex)
         return analyte.typical_low, high, ("typical" if high is not None else "none")
-
-
-def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
-    ids = list(patient_ids)
-    patients = list(
-        Patient.objects.filter(pk__in=ids).values_list(
-            "pk",
-            "clinic_id",
-            "mrn",
-            "sex",
-            "date_of_birth",
-            "status",
-            "aih_type",
-            "diagnosis_date",
-            "cirrhosis_diagnosed_on",
-            "portosystemic_shunt",
-            "advanced_fibrosis",
-            "reproductive_potential",
-            "viral_hepatitis_excluded",
-        )
-    )
-    if not patients:
-        return {}
-    sex_of = {p[0]: p[3] for p in patients}
-    clinic_of = {p[0]: p[1] for p in patients}
-    ranges = ReferenceRanges(set(clinic_of.values()))
-    labs = _load_labs(ids, ranges, sex_of, clinic_of)
-    courses = _load_courses(ids)
-    by_patient = {"patient_id__in": ids}
-
-    weights = _grouped(
-        WeightMeasurement.objects.filter(**by_patient)
-        .order_by("measured_on")
-        .values_list("patient_id", "measured_on", "weight_kg"),
-        lambda on, kg: Dated(on, "weight", number=kg),
-    )
-    pgx = _grouped(
-        PharmacogeneticTest.objects.filter(**by_patient)
-        .order_by("tested_on")
-        .values_list("patient_id", "gene", "phenotype", "tested_on", "activity", "deficiency_cutoff"),
-        Pharmacogenetic,
-    )
-    pregnancies = _grouped(
-        PregnancyEpisode.objects.filter(**by_patient)
-        .order_by("started_on")
-        .values_list("patient_id", "kind", "started_on", "ended_on"),
-        Period,
-    )
-    contraception = _grouped(
-        ContraceptionRecord.objects.filter(**by_patient)
-        .order_by("started_on")
-        .values_list("patient_id", "method", "started_on", "ended_on"),
-        Period,
-    )
-    pregnancy_tests = _grouped(
-        PregnancyTest.objects.filter(**by_patient)
-        .order_by("tested_on")
-        .values_list("patient_id", "tested_on", "result"),
-        Dated,
-    )
-    immunity = _grouped(
-        HepatitisImmunity.objects.filter(**by_patient)
-        .order_by("tested_on")
-        .values_list("patient_id", "tested_on", "virus", "status"),
-        Dated,
-    )
-    vaccinations = _grouped(
-        Vaccination.objects.filter(**by_patient).order_by("given_on").values_list("patient_id", "given_on", "vaccine"),
-        Dated,
-    )
-    dexa = _grouped(
-        DexaScan.objects.filter(**by_patient).order_by("scanned_on").values_list("patient_id", "scanned_on"),
-        lambda on: on,
-    )
-    biopsies = _grouped(
-        LiverBiopsy.objects.filter(**by_patient)
-        .order_by("performed_on")
-        .values_list("patient_id", "performed_on", "hai", "fibrosis_stage", "histology"),
-        Biopsy,
-    )
-    episodes = _grouped(
-        AcuteSevereEpisode.objects.filter(**by_patient)
-        .order_by("presented_on")
-        .values_list("patient_id", "presented_on", "steroid_day0", "hepatic_encephalopathy", "ended_on"),
-        AcuteEpisode,
-    )
-    visits = _grouped(
-        Visit.objects.filter(**by_patient)
-        .order_by("visit_date")
-        .values_list(
-            "patient_id",
-            "visit_date",
-            "ascites",
-            "encephalopathy_grade",
-            "jaundice",
-            "variceal_bleed",
-            "varices",
-            "splenomegaly",
-        ),
-        VisitFacts,
-    )
-    malignancies = _grouped(
-        Malignancy.objects.filter(**by_patient)
-        .order_by("diagnosed_on")
-        .values_list("patient_id", "diagnosed_on", "kind"),
-        Dated,
-    )
-    relapses = _grouped(
-        Relapse.objects.filter(**by_patient)
-        .order_by("diagnosed_on")
-        .values_list("patient_id", "diagnosed_on", "after_withdrawal"),
-        lambda on, after: Dated(on, "after_withdrawal" if after else "on_treatment"),
-    )
-    adverse_events = _grouped(
-        AdverseEvent.objects.filter(**by_patient)
-        .order_by("onset_on")
-        .values_list("patient_id", "onset_on", "kind", "description", "course_id"),
-        lambda on, kind, description, course_id: Dated(on, kind, description, course_id),
-    )
-    autoantibodies = _grouped(
-        Autoantibody.objects.filter(**by_patient)
-        .order_by("tested_on")
-        .values_list("patient_id", "tested_on", "antibody", "positive", "titre"),
-        lambda on, antibody, positive, titre: Dated(on, antibody, "positive" if positive else "negative", titre),
-    )
-    adherence = _grouped(
-        AdherenceRecord.objects.filter(**by_patient)
-        .order_by("recorded_on")
-        .values_list("patient_id", "recorded_on", "method", "lapse_reason", "missed_doses"),
-        Dated,
-    )
-
-    timelines = {}
-    for row in patients:
-        pid = row[0]
-        timelines[pid] = Timeline(
-            patient_id=pid,
-            clinic_id=row[1],
-            mrn=row[2],
-            sex=row[3],
-            date_of_birth=row[4],
-            status=row[5],
-            aih_type=row[6],
-            diagnosis_date=row[7],
-            cirrhosis_on=row[8],
-            portosystemic_shunt=row[9],
-            advanced_fibrosis=row[10],
-            reproductive_potential=row[11],
-            viral_hepatitis_excluded=row[12],
-            labs=labs.get(pid, {}),
-            courses=tuple(courses.get(pid, ())),
-            weights=tuple(weights.get(pid, ())),
-            pharmacogenetics=tuple(pgx.get(pid, ())),
-            pregnancies=tuple(pregnancies.get(pid, ())),
-            contraception=tuple(contraception.get(pid, ())),
-            pregnancy_tests=tuple(pregnancy_tests.get(pid, ())),
-            immunity=tuple(immunity.get(pid, ())),
-            vaccinations=tuple(vaccinations.get(pid, ())),
-            dexa_scans=tuple(dexa.get(pid, ())),
-            biopsies=tuple(biopsies.get(pid, ())),
-            acute_episodes=tuple(episodes.get(pid, ())),
-            visits=tuple(visits.get(pid, ())),
-            malignancies=tuple(malignancies.get(pid, ())),
-            relapses=tuple(relapses.get(pid, ())),
-            adverse_events=tuple(adverse_events.get(pid, ())),
-            autoantibodies=tuple(autoantibodies.get(pid, ())),
-            adherence=tuple(adherence.get(pid, ())),
-        )
-    return timelines
 
 
 def lab_rows_query(ids):
@@ -263,46 +453,20 @@ def fetch_plain(queryset, batch_size: int = LAB_FETCH_BATCH):
 
 def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dict[str, tuple[Lab, ...]]]:
     """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
-    code_of = {pk: a.code for pk, a in ranges.analytes.items()}
-    series: dict[int, dict[str, list[Lab]]] = defaultdict(lambda: defaultdict(list))
-    fallbacks: dict[tuple[int, int], tuple] = {}
+    code_of = ranges.code_of
+    series_of: dict[int, dict[str, list[Lab]]] = defaultdict(dict)
+    current_pid = current_analyte = None  # of the series being read: the rows come ordered by both
     for pid, analyte_id, on, value, low, high in fetch_plain(lab_rows_query(ids)):
+        if analyte_id != current_analyte or pid != current_pid:
+            current_pid, current_analyte = pid, analyte_id
+            series = series_of[pid][code_of[analyte_id]] = []
+            fallback = None  # the same for the whole series: looked up at its first result without limits
         if on.__class__ is str:
             on = date.fromisoformat(on)
-        if high is None and low is None:
-            key = (pid, analyte_id)
-            if key not in fallbacks:
-                fallbacks[key] = ranges.fallback(clinic_of[pid], analyte_id, sex_of[pid])
-            low, high, source = fallbacks[key]
+        if low is None and high is None:
+            fallback = fallback or ranges.fallback(clinic_of[pid], analyte_id, sex_of[pid])
+            low, high, source = fallback
+            series.append(Lab(on, value, high, low, source))
         else:
-            source = "reported"
-        series[pid][code_of[analyte_id]].append(Lab(on, value, high, low, source))
-    return {pid: {code: tuple(labs) for code, labs in by_code.items()} for pid, by_code in series.items()}
-
-
-def _load_courses(ids) -> dict[int, list[Course]]:
-    doses: dict[int, list[Dose]] = defaultdict(list)
-    for course_id, on, mg in (
-        DoseChange.objects.filter(course__patient_id__in=ids)
-        .order_by("course_id", "effective_on")
-        .values_list("course_id", "effective_on", "dose_mg_per_day")
-    ):
-        doses[course_id].append(Dose(on, mg))
-    rows = (
-        MedicationCourse.objects.filter(patient_id__in=ids)
-        .order_by("started_on", "pk")
-        .values_list(
-            "patient_id",
-            "pk",
-            "drug__code",
-            "drug__drug_class",
-            "started_on",
-            "stopped_on",
-            "stop_reason",
-            "drug__prednisolone_equivalent",
-        )
-    )
-    courses: dict[int, list[Course]] = defaultdict(list)
-    for pid, pk, code, drug_class, start, stop, reason, equivalent in rows:
-        courses[pid].append(Course(pk, code, drug_class, start, stop, reason, tuple(doses.get(pk, ())), equivalent))
-    return courses
+            series.append(Lab(on, value, high, low, "reported"))
+    return {pid: {code: tuple(labs) for code, labs in by_code.items()} for pid, by_code in series_of.items()}

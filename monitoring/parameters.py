@@ -717,7 +717,7 @@ def parameters_for_clinic(clinic_id: int) -> dict[str, Any]:
     from .models import ClinicalParameter
 
     values = defaults()
-    for key, value in ClinicalParameter.objects.filter(clinic_id=clinic_id).values_list("key", "value"):
+    for key, value in ClinicalParameter.objects.filter(clinic_id=clinic_id).order_by().values_list("key", "value"):
         if key in values:
             values[key] = value
     return values

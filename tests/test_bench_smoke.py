@@ -14,3 +14,10 @@ def test_the_sweep_benchmark_runs_and_a_second_sweep_changes_nothing(capsys):
     assert figures["alerts_opened_first_pass"] > 0  # the demo scenarios raise alerts
     assert figures["changes_second_pass"] == 0  # the nightly case: nothing new, nothing written
     assert "patients/s" in capsys.readouterr().out
+
+
+def test_the_one_patient_figure_alone_has_its_own_baseline(capsys):
+    figures = main(["--smoke", "--only-single"])
+    assert figures["one_patient_median_ms"] > 0
+    assert figures["ratio_one_patient_to_read"] > 0
+    assert "plain read of that patient's labs" in capsys.readouterr().out
