@@ -89,6 +89,21 @@ def storable(text: str) -> str:
     return text.replace("\x00", "")
 
 
+def received_fields(
+    *, clinic, kind: str, raw: str, dedupe_key: str = "", control_id: str = "", sender: str = "", origin: str = ""
+) -> dict:
+    """An inbound row's fields as received: text a database column can hold, cut to the columns' sizes."""
+    return {
+        "clinic": clinic,
+        "kind": kind,
+        "raw": storable(raw),
+        "dedupe_key": storable(dedupe_key)[:255],
+        "control_id": storable(control_id)[:200],
+        "sender": storable(sender)[:200],
+        "origin": storable(origin)[:200],
+    }
+
+
 def receive(
     *,
     clinic,
@@ -104,15 +119,9 @@ def receive(
     Call outside any transaction to make the write durable on return (the MLLP listener does).
     Returns the new row; for a repeat, `row.duplicate_of` is the original.
     """
-    fields = {
-        "clinic": clinic,
-        "kind": kind,
-        "raw": storable(raw),
-        "dedupe_key": storable(dedupe_key)[:255],
-        "control_id": storable(control_id)[:200],
-        "sender": storable(sender)[:200],
-        "origin": storable(origin)[:200],
-    }
+    fields = received_fields(
+        clinic=clinic, kind=kind, raw=raw, dedupe_key=dedupe_key, control_id=control_id, sender=sender, origin=origin
+    )
     if dedupe_key:
         try:
             if transaction.get_connection().in_atomic_block:
