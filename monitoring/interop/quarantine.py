@@ -165,18 +165,22 @@ def quarantine(
     With `message` (a row from `receive`), that row is updated; otherwise the raw text is stored
     now as a new quarantined row (`receive_kwargs`: dedupe_key, control_id, sender, origin).
     """
-    items = [item.as_dict() if isinstance(item, Problem) else dict(item) for item in items]
-    reason = reason or summarise(items)
     if message is None:
         message = receive(clinic=clinic, kind=kind, raw=raw, **receive_kwargs)
         if message.status == InboundStatus.DUPLICATE:
             return message
-    message.status = InboundStatus.QUARANTINED
-    message.reason = reason
-    message.items = items
-    message.processed_at = timezone.now()
+    mark_quarantined(message, reason, items)
     message.save(update_fields=["status", "reason", "items", "processed_at"])
     return message
+
+
+def mark_quarantined(message: InboundMessage, reason: str, items: Iterable[Problem | dict]) -> None:
+    """Set a message's quarantine fields (not saved): its status, reason and per-item problems."""
+    items = [item.as_dict() if isinstance(item, Problem) else dict(item) for item in items]
+    message.status = InboundStatus.QUARANTINED
+    message.reason = reason or summarise(items)
+    message.items = items
+    message.processed_at = timezone.now()
 
 
 _PROCESSED_FIELDS = ["status", "reason", "counts", "processed_at", "reviewed_by", "reviewed_at"]
