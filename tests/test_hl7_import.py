@@ -420,3 +420,16 @@ def test_a_local_code_refuses_a_unit_override_its_analyte_does_not_accept():
     with pytest.raises(ValidationError, match="needs no unit"):
         LocalCode(clinic=default_clinic(), code="X", analyte=None, unit="U/L").clean()
     LocalCode(clinic=default_clinic(), code="X", analyte=alt, unit="ukat/L").clean()
+
+
+def test_stored_results_are_found_when_their_lookup_takes_several_queries(patient, monkeypatch):
+    from monitoring.interop import results
+
+    monkeypatch.setattr(results, "IDENTITIES_PER_QUERY", 4)
+    preliminary = [Obx(o.code, o.value, o.unit, o.ref_range, status="P", name=o.name) for o in LIVER_PANEL]
+    import_message(oru("C1", preliminary), clinic=default_clinic())
+    message = import_message(oru("C2"), clinic=default_clinic())  # the finals of the same six results
+
+    assert message.counts == {"updated": 6}
+    assert set(LabResult.objects.values_list("status", flat=True)) == {ResultStatus.FINAL}
+    assert LabResult.objects.count() == 6

@@ -108,7 +108,12 @@ class Header:
 
 def read_header(text: str) -> Header:
     """MSH fields needed to de-duplicate and acknowledge, read without parsing (never raises)."""
-    first = normalise(text).split("\r", 1)[0]
+    return _header_of(normalise(text))
+
+
+def _header_of(normal: str) -> Header:
+    """read_header of a text already normalised."""
+    first = normal.split("\r", 1)[0]
     if not first.startswith("MSH") or len(first) < 8:
         return Header()
     fields = first.split(first[3])
@@ -540,7 +545,7 @@ def _finish(message: InboundMessage, plan: _Plan, outcomes: list[str]) -> dict:
 def process_message(message: InboundMessage) -> dict:
     """Import every result of an ORU^R01 or raise Rejected with every problem found."""
     text = normalise(message.raw)
-    reading = _read_message(text, read_header(text))
+    reading = _read_message(text, _header_of(text))
     plan = _plan(reading, message.patient, _Context(message.clinic_id))
     outcomes = results.store_all([(plan.patient, result) for _, result in plan.results])
     return _finish(message, plan, outcomes)
@@ -591,7 +596,7 @@ class _Received:
     @classmethod
     def of(cls, text: str, clinic, origin: str) -> _Received:
         normal = normalise(text)
-        header = read_header(normal)
+        header = _header_of(normal)
         fields = received_fields(
             clinic=clinic,
             kind=InboundKind.HL7,

@@ -137,7 +137,8 @@ def existing_results(pairs: list[tuple[object, Incoming]]) -> dict[tuple, LabRes
     return found
 
 
-IDENTITIES_PER_QUERY = 1000  # 4 parameters each: well below any database's limit
+# A batch of 500 six-result messages in one query; 4 parameters each stays below SQLite's 32,766.
+IDENTITIES_PER_QUERY = 5000
 
 
 def _stored_as(identities: list[tuple[int, int, str, str]]) -> RawSQL:
