@@ -143,8 +143,40 @@ def record_lab_results(results: Sequence[NewLabResult], *, entered_by=None) -> l
             enqueue_evaluation(patient_id)
         created = LabResult.objects.bulk_create(rows)
         # bulk_create sends no post_save, so the audit history is written here, as for one row.
-        LabResult.history.bulk_history_create(created, default_user=entered_by)
+        _copy_into_history(LabResult, [row.pk for row in created], user=entered_by or _history_user(created[0]))
         return created
+
+
+def _history_user(instance):
+    """Who simple_history records for a change made in this context (the request's user, if any)."""
+    return type(instance).history.model.get_default_history_user(instance)
+
+
+def _copy_into_history(model, pks: list[int], *, user) -> None:
+    """The "created" audit-history row of each of these rows, as simple_history's
+    bulk_history_create writes it (every tracked field, type "+", the user, no change reason),
+    but copied inside the database by one INSERT ... SELECT: building a historical object per
+    row in Python took a third of an HL7 import's time."""
+    from django.conf import settings
+    from django.db import connections
+
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True) or not pks:
+        return
+    history = model.history.model
+    tracked = [field.attname for field in history.tracked_fields]
+    rows = model._base_manager.filter(pk__in=pks).order_by().values_list(*tracked)
+    connection = connections[rows.db]
+    select, params = rows.query.get_compiler(connection=connection).as_sql()
+    columns = [history._meta.get_field(name).column for name in tracked]
+    columns += ["history_date", "history_type", "history_change_reason", "history_user_id"]
+    constants = [connection.ops.adapt_datetimefield_value(timezone.now()), "+", "", getattr(user, "pk", None)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(history._meta.db_table)} "
+            f"({', '.join(connection.ops.quote_name(column) for column in columns)}) "
+            f"SELECT copied.*, %s, %s, %s, %s FROM ({select}) AS copied",
+            [*constants, *params],
+        )
 
 
 # -- working the alert queue ---------------------------------------------------------------------

@@ -20,6 +20,13 @@ def isolated_cache(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_loinc_map(monkeypatch):
+    # The HL7 importer keeps the analytes by LOINC for a minute per process; a test that flushes the
+    # database re-creates them with new ids, so each test starts with the map unread.
+    monkeypatch.setattr("monitoring.interop.hl7._loinc_cache", (0.0, {}))
+
+
 @pytest.fixture
 def make_user(db):
     """A user of the given role in the default clinic."""

@@ -54,3 +54,30 @@ def test_history_is_visible_in_the_admin_to_a_physician(client, make_user):
     page = client.get(f"/admin/patients/patient/{patient.pk}/history/").content.decode()
     assert "Before" in page or "After" in page
     assert "Changed" in page or "family name" in page.lower()
+
+
+def test_results_stored_in_bulk_get_the_history_rows_simple_history_would_write(make_user):
+    from datetime import UTC, datetime
+
+    from monitoring.models import Analyte, LabResult, LabSource
+    from monitoring.services import LabValue, NewLabResult, record_lab_results
+    from tests.factories import PatientFactory
+
+    nurse, patient = make_user(Role.NURSE), PatientFactory()
+    alt, albumin = Analyte.objects.get(code="alt"), Analyte.objects.get(code="albumin")
+    when = datetime(2025, 3, 4, 8, 30, tzinfo=UTC)
+    created = record_lab_results(
+        [
+            NewLabResult(patient, LabValue(alt, 54, "U/L", when, 0, 40), LabSource.HL7, "L|O1|LN^1742-6|1"),
+            NewLabResult(patient, LabValue(albumin, 4.1, "g/dL", when), LabSource.HL7, "L|O1|LN^1751-7|2"),
+        ],
+        entered_by=nurse,
+    )
+
+    tracked = [field.attname for field in LabResult.history.model.tracked_fields]
+    extra = ["history_type", "history_change_reason", "history_user_id"]
+    written = sorted(LabResult.history.values_list(*tracked, *extra))
+    LabResult.history.all().delete()
+    LabResult.history.bulk_history_create(created, default_user=nurse)  # what simple_history writes
+    assert written == sorted(LabResult.history.values_list(*tracked, *extra))
+    assert [row[-3:] for row in written] == [("+", "", nurse.pk)] * 2

@@ -313,6 +313,52 @@ def test_a_batch_has_the_same_outcome_as_one_message_at_a_time():
     assert LabResult.objects.count() == before
 
 
+def test_a_batch_imports_the_good_message_quarantines_the_malformed_one_and_keeps_the_audit_history(
+    patient, monkeypatch, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    from monitoring.interop.hl7 import dedupe_key, import_batch
+    from monitoring.interop.quarantine import receive
+
+    sent = []
+    monkeypatch.setattr("monitoring.evaluation._send_evaluation", sent.append)
+    earlier = receive(clinic=default_clinic(), kind="hl7", raw=oru("D1"), dedupe_key=dedupe_key(oru("D1")))
+    InboundMessage.objects.filter(pk=earlier.pk).update(status=InboundStatus.ACCEPTED)  # imported before
+    good = oru("G1", order_id="O2")
+    malformed = "MSH|^~\\&|LAB|HOSP|AIH|CLINIC|20250304||ORU^R01|M9|P|2.5\rPID|1||M1^^^HOSP^MR"  # no OBX
+
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(12):
+        imported = import_batch([good, oru("D1"), malformed], clinic=default_clinic())
+
+    assert [m.status for m in imported] == [
+        InboundStatus.ACCEPTED,
+        InboundStatus.DUPLICATE,
+        InboundStatus.QUARANTINED,
+    ]
+    stored = {m.control_id: m for m in InboundMessage.objects.filter(pk__in=[m.pk for m in imported])}
+    assert stored["G1"].status == InboundStatus.ACCEPTED and stored["G1"].counts == {"created": 6}
+    assert stored["G1"].patient == patient and stored["G1"].processed_at is not None
+    assert stored["D1"].duplicate_of == earlier
+    assert stored["M9"].raw == malformed and "no OBX segment" in stored["M9"].reason
+    assert [item["kind"] for item in stored["M9"].items] == ["malformed"]
+    assert LabResult.objects.filter(source_id__contains="|O2|").count() == 6  # the good message's, nothing else
+    assert LabResult.objects.count() == 6
+    history = LabResult.history.filter(history_type="+")
+    assert sorted(history.values_list("id", "value")) == sorted(LabResult.objects.values_list("id", "value"))
+    assert sent == [patient.pk]  # one evaluation, queued on commit
+
+
+def test_every_message_of_a_batch_is_stored_even_when_all_are_quarantined():
+    from monitoring.interop.hl7 import import_batch
+
+    texts = [oru("Q1", mrn="NOBODY"), "not HL7 at all", ""]
+    imported = import_batch(texts, clinic=default_clinic())
+
+    assert [m.status for m in imported] == [InboundStatus.QUARANTINED] * 3
+    assert sorted(InboundMessage.objects.values_list("raw", flat=True)) == sorted(texts)
+    assert all(m.reason and m.items for m in InboundMessage.objects.all())
+    assert not LabResult.objects.exists()
+
+
 def test_a_batch_that_fails_while_writing_falls_back_to_one_message_at_a_time(patient, monkeypatch):
     from monitoring.interop import hl7, results
 
@@ -374,3 +420,16 @@ def test_a_local_code_refuses_a_unit_override_its_analyte_does_not_accept():
     with pytest.raises(ValidationError, match="needs no unit"):
         LocalCode(clinic=default_clinic(), code="X", analyte=None, unit="U/L").clean()
     LocalCode(clinic=default_clinic(), code="X", analyte=alt, unit="ukat/L").clean()
+
+
+def test_stored_results_are_found_when_their_lookup_takes_several_queries(patient, monkeypatch):
+    from monitoring.interop import results
+
+    monkeypatch.setattr(results, "IDENTITIES_PER_QUERY", 4)
+    preliminary = [Obx(o.code, o.value, o.unit, o.ref_range, status="P", name=o.name) for o in LIVER_PANEL]
+    import_message(oru("C1", preliminary), clinic=default_clinic())
+    message = import_message(oru("C2"), clinic=default_clinic())  # the finals of the same six results
+
+    assert message.counts == {"updated": 6}
+    assert set(LabResult.objects.values_list("status", flat=True)) == {ResultStatus.FINAL}
+    assert LabResult.objects.count() == 6

@@ -89,6 +89,21 @@ def storable(text: str) -> str:
     return text.replace("\x00", "")
 
 
+def received_fields(
+    *, clinic, kind: str, raw: str, dedupe_key: str = "", control_id: str = "", sender: str = "", origin: str = ""
+) -> dict:
+    """An inbound row's fields as received: text a database column can hold, cut to the columns' sizes."""
+    return {
+        "clinic": clinic,
+        "kind": kind,
+        "raw": storable(raw),
+        "dedupe_key": storable(dedupe_key)[:255],
+        "control_id": storable(control_id)[:200],
+        "sender": storable(sender)[:200],
+        "origin": storable(origin)[:200],
+    }
+
+
 def receive(
     *,
     clinic,
@@ -104,15 +119,9 @@ def receive(
     Call outside any transaction to make the write durable on return (the MLLP listener does).
     Returns the new row; for a repeat, `row.duplicate_of` is the original.
     """
-    fields = {
-        "clinic": clinic,
-        "kind": kind,
-        "raw": storable(raw),
-        "dedupe_key": storable(dedupe_key)[:255],
-        "control_id": storable(control_id)[:200],
-        "sender": storable(sender)[:200],
-        "origin": storable(origin)[:200],
-    }
+    fields = received_fields(
+        clinic=clinic, kind=kind, raw=raw, dedupe_key=dedupe_key, control_id=control_id, sender=sender, origin=origin
+    )
     if dedupe_key:
         try:
             if transaction.get_connection().in_atomic_block:
@@ -156,18 +165,22 @@ def quarantine(
     With `message` (a row from `receive`), that row is updated; otherwise the raw text is stored
     now as a new quarantined row (`receive_kwargs`: dedupe_key, control_id, sender, origin).
     """
-    items = [item.as_dict() if isinstance(item, Problem) else dict(item) for item in items]
-    reason = reason or summarise(items)
     if message is None:
         message = receive(clinic=clinic, kind=kind, raw=raw, **receive_kwargs)
         if message.status == InboundStatus.DUPLICATE:
             return message
-    message.status = InboundStatus.QUARANTINED
-    message.reason = reason
-    message.items = items
-    message.processed_at = timezone.now()
+    mark_quarantined(message, reason, items)
     message.save(update_fields=["status", "reason", "items", "processed_at"])
     return message
+
+
+def mark_quarantined(message: InboundMessage, reason: str, items: Iterable[Problem | dict]) -> None:
+    """Set a message's quarantine fields (not saved): its status, reason and per-item problems."""
+    items = [item.as_dict() if isinstance(item, Problem) else dict(item) for item in items]
+    message.status = InboundStatus.QUARANTINED
+    message.reason = reason or summarise(items)
+    message.items = items
+    message.processed_at = timezone.now()
 
 
 _PROCESSED_FIELDS = ["status", "reason", "counts", "processed_at", "reviewed_by", "reviewed_at"]
