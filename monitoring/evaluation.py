@@ -58,24 +58,25 @@ def evaluate_patients(
         evaluate(t, as_of, params_by_clinic[clinic_of[t.patient_id]], horizon_days=max_hold_days())
         for t in timelines.values()
     ]
-    with transaction.atomic():
-        result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
-        EvaluationState.objects.bulk_create(
-            [
-                EvaluationState(
-                    patient_id=e.patient_id,
-                    data_version=versions[e.patient_id],
-                    evaluated_version=versions[e.patient_id],
-                    evaluated_on=as_of,
-                    holds_until=e.holds_until,
-                    basis=basis[clinic_of[e.patient_id]],
-                )
-                for e in evaluations
-            ],
-            update_conflicts=True,
-            unique_fields=["patient"],
-            update_fields=["evaluated_version", "evaluated_on", "holds_until", "basis"],
-        )
+    # No transaction around both: reconcile runs its own (version-checked); the state is written after it,
+    # so a failure in between only leaves the patient due again.
+    result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
+    EvaluationState.objects.bulk_create(
+        [
+            EvaluationState(
+                patient_id=e.patient_id,
+                data_version=versions[e.patient_id],
+                evaluated_version=versions[e.patient_id],
+                evaluated_on=as_of,
+                holds_until=e.holds_until,
+                basis=basis[clinic_of[e.patient_id]],
+            )
+            for e in evaluations
+        ],
+        update_conflicts=True,
+        unique_fields=["patient"],
+        update_fields=["evaluated_version", "evaluated_on", "holds_until", "basis"],
+    )
     _forget_marks(e.patient_id for e in evaluations)
     return evaluations, result
 
