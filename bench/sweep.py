@@ -41,7 +41,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--workers", type=int, default=1, help="Processes sharing the chunks, as Celery workers do (default 1)."
     )
     parser.add_argument("--single", type=int, default=50, help="Samples for the one-patient re-evaluation.")
-    parser.add_argument("--nights", type=int, default=7, help="Nightly incremental sweeps after the full ones.")
+    parser.add_argument(
+        "--nights", type=int, default=42, help="Nightly incremental sweeps after the full ones (default 42)."
+    )
+    parser.add_argument(
+        "--steady", type=int, default=7, help="Report the mean of the last N nights as the steady state (7)."
+    )
     parser.add_argument(
         "--new-labs", type=float, default=0.01, help="Share of patients getting a new result each night (0.01)."
     )
@@ -244,8 +249,11 @@ def main(argv=None) -> dict:
     first_s, (first, findings) = timed(full_sweep, ids, args.chunk, args.workers)
     second_s, (second, _) = timed(full_sweep, ids, args.chunk, args.workers)
     nights = nightly_sweeps(ids, args.chunk, args.workers, args.nights, args.new_labs)
-    nightly_s = sum(n["seconds"] for n in nights) / max(1, len(nights))
-    nightly_due = sum(n["due"] for n in nights) / max(1, len(nights))
+    # After a full sweep everyone was just evaluated; once the safety net (28 days) has come round the
+    # nights reach their steady state: the last --steady nights are the figure.
+    steady = nights[-args.steady :]
+    nightly_s = sum(n["seconds"] for n in steady) / max(1, len(steady))
+    nightly_due = sum(n["due"] for n in steady) / max(1, len(steady))
     single = one_patient_after_a_new_lab(ids, args.single)
     median_ms = statistics.median(single) * 1000
 
@@ -288,7 +296,8 @@ def main(argv=None) -> dict:
         )
     if nights:
         print(
-            f"nightly sweep, mean of {len(nights)} nights ({nightly_due:,.0f} due)   {nightly_s:8.2f} s  "
+            f"nightly sweep, steady state, mean of the last {len(steady)} nights ({nightly_due:,.0f} due)  "
+            f"{nightly_s:8.2f} s  "
             f"{len(ids) / nightly_s:8.0f} patients/s covered  {nightly_s / read_s:5.2f}x the read"
         )
     print(f"one patient after a new lab: median {median_ms:.1f} ms over {len(single)} samples")

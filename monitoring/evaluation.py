@@ -4,7 +4,8 @@ The nightly sweep is incremental: it evaluates the active patients whose evaluat
 hold (`due_patient_chunks`): their data changed since (every change bumps a version in its own
 transaction: `mark_changed`), the first day on which their findings could differ has come (horizon.py),
 the rules, the clinic's parameters or reference ranges changed, a snooze ended, or the last evaluation
-is `max_hold_days()` old (a safety net). `sweep(full=True)` and `manage.py evaluate` evaluate everyone.
+is about `max_hold_days()` old (a safety net, `hold_days_for`). `sweep(full=True)` and
+`manage.py evaluate` evaluate everyone.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def max_hold_days() -> int:
     return settings.AIH_EVALUATION_MAX_HOLD_DAYS
 
 
+def hold_days_for(patient_id: int, as_of: date) -> int:
+    """The safety net for one evaluation, spread over its last quarter: patients evaluated on the same
+    day (a full sweep, a deployment) do not all come due again on the same night."""
+    full = max_hold_days()
+    return full - (patient_id * 7919 + as_of.toordinal()) % (full // 4 + 1)
+
+
 def evaluate_patients(
     patient_ids: Sequence[int], as_of: date | None = None
 ) -> tuple[list[Evaluation], ReconcileResult]:
@@ -55,7 +63,7 @@ def evaluate_patients(
     basis = evaluation_basis(params_by_clinic)
     timelines = load_timelines(patient_ids)
     evaluations = [
-        evaluate(t, as_of, params_by_clinic[clinic_of[t.patient_id]], horizon_days=max_hold_days())
+        evaluate(t, as_of, params_by_clinic[clinic_of[t.patient_id]], horizon_days=hold_days_for(t.patient_id, as_of))
         for t in timelines.values()
     ]
     # No transaction around both: reconcile runs its own (version-checked); the state is written after it,

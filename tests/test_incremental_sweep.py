@@ -47,9 +47,16 @@ def test_a_patient_never_evaluated_is_due_and_an_evaluated_one_is_not():
 def test_due_again_on_the_day_the_horizon_ends_not_before():
     patient = PatientFactory(mrn="QUIET")  # no data: nothing can change but the safety net
     state = evaluated(patient)
-    assert state.holds_until == DAY + timedelta(days=28)  # settings.AIH_EVALUATION_MAX_HOLD_DAYS
+    assert 21 <= (state.holds_until - DAY).days <= 28  # settings.AIH_EVALUATION_MAX_HOLD_DAYS, spread
     assert due_patient_ids(state.holds_until - timedelta(days=1)) == []
     assert due_patient_ids(state.holds_until) == [patient.pk]
+
+
+def test_the_safety_net_is_spread_so_a_full_sweep_does_not_come_due_in_one_night():
+    from monitoring.evaluation import hold_days_for
+
+    days = {hold_days_for(patient_id, DAY) for patient_id in range(1, 200)}
+    assert days == set(range(21, 29))  # every length in the last quarter of the 28 days
 
 
 def test_a_date_driven_rule_sets_the_horizon_to_its_day():
