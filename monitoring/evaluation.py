@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from functools import cache
@@ -60,7 +61,7 @@ def evaluate_patients(
     versions = {pk: version or 0 for pk, _, version in rows}
     clinic_of = {pk: clinic_id for pk, clinic_id, _ in rows}
     params_by_clinic = {clinic_id: parameters_for_clinic(clinic_id) for clinic_id in set(clinic_of.values())}
-    basis = evaluation_basis(params_by_clinic)
+    basis = evaluation_basis(params_by_clinic, fresh=False)
     timelines = load_timelines(patient_ids)
     evaluations = [
         evaluate(t, as_of, params_by_clinic[clinic_of[t.patient_id]], horizon_days=hold_days_for(t.patient_id, as_of))
@@ -106,19 +107,39 @@ def rules_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def evaluation_basis(params_by_clinic: dict[int, dict]) -> dict[int, str]:
+def evaluation_basis(params_by_clinic: dict[int, dict], fresh: bool = True) -> dict[int, str]:
     """Per clinic, a digest of everything besides the patient's own data that findings depend on:
-    the rules' code, the clinic's parameters, the analyte catalogue and the clinic's reference ranges."""
-    analytes = list(Analyte.objects.order_by("pk").values_list())
+    the rules' code, the clinic's parameters, the analyte catalogue and the clinic's reference ranges.
+
+    `fresh=False` may reuse the catalogue's digest for up to a minute. Evaluations use that: the digest
+    is then never newer than the data they read afterwards, so at worst the sweep re-evaluates a patient
+    once more. The sweep, which decides who is skipped, reads it fresh.
+    """
+    catalogue = _catalogue_digest(fresh)
     intervals: dict[int, list] = {clinic_id: [] for clinic_id in params_by_clinic}
     rows = ReferenceInterval.objects.filter(clinic_id__in=list(params_by_clinic)).order_by("pk")
     for row in rows.values_list("clinic_id", "analyte_id", "sex", "low", "high", "lab_name"):
         intervals[row[0]].append(row)
     digests = {}
     for clinic_id, params in params_by_clinic.items():
-        basis = [rules_fingerprint(), params, analytes, intervals[clinic_id]]
+        basis = [catalogue, params, intervals[clinic_id]]
         digests[clinic_id] = hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
     return digests
+
+
+_catalogue_cache: tuple[float, str] | None = None
+
+
+def _catalogue_digest(fresh: bool) -> str:
+    """The rules' code and the analyte catalogue, digested (reused for a minute unless `fresh`)."""
+    global _catalogue_cache
+    if not fresh and _catalogue_cache is not None and time.monotonic() - _catalogue_cache[0] < 60:
+        return _catalogue_cache[1]
+    analytes = list(Analyte.objects.order_by("pk").values_list())
+    digest = hashlib.sha256(json.dumps([rules_fingerprint(), analytes], default=str).encode()).hexdigest()
+    if not fresh:
+        _catalogue_cache = (time.monotonic(), digest)
+    return digest
 
 
 # -- the sweep ----------------------------------------------------------------------------------------
