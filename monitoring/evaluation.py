@@ -67,9 +67,16 @@ def evaluate_patients(
         evaluate(t, as_of, params_by_clinic[clinic_of[t.patient_id]], horizon_days=hold_days_for(t.patient_id, as_of))
         for t in timelines.values()
     ]
-    # No transaction around both: reconcile runs its own (version-checked); the state is written after it,
-    # so a failure in between only leaves the patient due again.
-    result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
+    with transaction.atomic():  # one transaction for the alerts and the state: fewer round trips
+        result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
+        _record_states(
+            evaluations, versions, as_of, {e.patient_id: basis[clinic_of[e.patient_id]] for e in evaluations}
+        )
+    _forget_marks(e.patient_id for e in evaluations)
+    return evaluations, result
+
+
+def _record_states(evaluations, versions: dict[int, int], as_of: date, basis: dict[int, str]) -> None:
     EvaluationState.objects.bulk_create(
         [
             EvaluationState(
@@ -78,7 +85,7 @@ def evaluate_patients(
                 evaluated_version=versions[e.patient_id],
                 evaluated_on=as_of,
                 holds_until=e.holds_until,
-                basis=basis[clinic_of[e.patient_id]],
+                basis=basis[e.patient_id],
             )
             for e in evaluations
         ],
@@ -86,8 +93,6 @@ def evaluate_patients(
         unique_fields=["patient"],
         update_fields=["evaluated_version", "evaluated_on", "holds_until", "basis"],
     )
-    _forget_marks(e.patient_id for e in evaluations)
-    return evaluations, result
 
 
 # -- what an evaluation was computed from -----------------------------------------------------------
@@ -111,35 +116,34 @@ def evaluation_basis(params_by_clinic: dict[int, dict], fresh: bool = True) -> d
     """Per clinic, a digest of everything besides the patient's own data that findings depend on:
     the rules' code, the clinic's parameters, the analyte catalogue and the clinic's reference ranges.
 
-    `fresh=False` may reuse the catalogue's digest for up to a minute. Evaluations use that: the digest
-    is then never newer than the data they read afterwards, so at worst the sweep re-evaluates a patient
+    `fresh=False` may reuse a clinic's digest for up to a minute. Evaluations use that: the digest is
+    then never newer than the data they read afterwards, so at worst the sweep re-evaluates a patient
     once more. The sweep, which decides who is skipped, reads it fresh.
     """
-    catalogue = _catalogue_digest(fresh)
+    now = time.monotonic()
+    if not fresh:
+        recent = {
+            clinic_id: digest
+            for clinic_id, (when, digest) in _recent_basis.items()
+            if clinic_id in params_by_clinic and now - when < 60
+        }
+        if len(recent) == len(params_by_clinic):
+            return recent
+    analytes = list(Analyte.objects.order_by("pk").values_list())
     intervals: dict[int, list] = {clinic_id: [] for clinic_id in params_by_clinic}
     rows = ReferenceInterval.objects.filter(clinic_id__in=list(params_by_clinic)).order_by("pk")
     for row in rows.values_list("clinic_id", "analyte_id", "sex", "low", "high", "lab_name"):
         intervals[row[0]].append(row)
     digests = {}
     for clinic_id, params in params_by_clinic.items():
-        basis = [catalogue, params, intervals[clinic_id]]
+        basis = [rules_fingerprint(), params, analytes, intervals[clinic_id]]
         digests[clinic_id] = hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+    if not fresh:
+        _recent_basis.update({clinic_id: (now, digest) for clinic_id, digest in digests.items()})
     return digests
 
 
-_catalogue_cache: tuple[float, str] | None = None
-
-
-def _catalogue_digest(fresh: bool) -> str:
-    """The rules' code and the analyte catalogue, digested (reused for a minute unless `fresh`)."""
-    global _catalogue_cache
-    if not fresh and _catalogue_cache is not None and time.monotonic() - _catalogue_cache[0] < 60:
-        return _catalogue_cache[1]
-    analytes = list(Analyte.objects.order_by("pk").values_list())
-    digest = hashlib.sha256(json.dumps([rules_fingerprint(), analytes], default=str).encode()).hexdigest()
-    if not fresh:
-        _catalogue_cache = (time.monotonic(), digest)
-    return digest
+_recent_basis: dict[int, tuple[float, str]] = {}  # clinic id -> (when, digest), for evaluations only
 
 
 # -- the sweep ----------------------------------------------------------------------------------------

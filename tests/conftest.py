@@ -27,6 +27,13 @@ def fresh_loinc_map(monkeypatch):
     monkeypatch.setattr("monitoring.interop.hl7._loinc_cache", (0.0, {}))
 
 
+@pytest.fixture(autouse=True)
+def fresh_evaluation_basis(monkeypatch):
+    # Evaluations reuse a clinic's basis digest for a minute per process; tests reuse clinic ids with
+    # other parameters, so each test starts with none remembered.
+    monkeypatch.setattr("monitoring.evaluation._recent_basis", {})
+
+
 @pytest.fixture
 def make_user(db):
     """A user of the given role in the default clinic."""
