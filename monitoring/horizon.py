@@ -340,30 +340,16 @@ class TrackedDate(Tracked, date):
         return self._freeze().replace(*args, **kwargs)
 
 
-class TrackedDelta(Tracked, timedelta):
-    """A span of days that moves with the evaluation day (as-of minus a date, or a date minus as-of)."""
+class _Arithmetic(Tracked):
+    """Sums, differences and scaling of a tracked span or number: kept monotone where they can be,
+    frozen where not. `_operands` are the plain types it adds to and subtracts from."""
 
-    _zero = timedelta(0)
-
-    def __new__(cls, clock: Clock, at, direction: int, shift: int | None = None):
-        today = at(clock.start)
-        self = timedelta.__new__(cls, today.days, today.seconds, today.microseconds)
-        _init(self, clock, at, direction, shift)
-        return self
-
-    @property
-    def days(self):
-        at = self._at
-        return _track(self._clock, lambda d: at(d).days, self._dir, self._shift)
-
-    def total_seconds(self):
-        at = self._at
-        return _track(self._clock, lambda d: at(d).total_seconds(), self._dir)
+    _operands: tuple[type, ...] = ()
 
     def __add__(self, other):
         if isinstance(other, Tracked):
             return self._combine_tracked(other, operator.add, same_direction=True)
-        if isinstance(other, timedelta | date):
+        if isinstance(other, self._operands):
             return self._combine(other, operator.add, 1)
         return NotImplemented
 
@@ -372,12 +358,12 @@ class TrackedDelta(Tracked, timedelta):
     def __sub__(self, other):
         if isinstance(other, Tracked):
             return self._combine_tracked(other, operator.sub, same_direction=False)
-        if isinstance(other, timedelta):
+        if isinstance(other, self._operands) and not isinstance(other, date):
             return self._combine(other, operator.sub, 1)
         return NotImplemented
 
     def __rsub__(self, other):
-        if isinstance(other, timedelta | date) and not isinstance(other, Tracked):
+        if isinstance(other, self._operands) and not isinstance(other, Tracked):
             at = self._at
             return _track(self._clock, lambda d: other - at(d), -self._dir)
         return NotImplemented
@@ -389,7 +375,7 @@ class TrackedDelta(Tracked, timedelta):
         return self
 
     def __abs__(self):
-        return _absolute(self, timedelta(0))
+        return _absolute(self, self._zero)
 
     def __mul__(self, other):
         return _scaled(self, other, operator.mul)
@@ -397,13 +383,9 @@ class TrackedDelta(Tracked, timedelta):
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        if isinstance(other, timedelta) and not isinstance(other, Tracked):
-            return _scaled(self, other, operator.truediv, sign=1 if other > timedelta(0) else -1)
         return _scaled(self, other, operator.truediv)
 
     def __floordiv__(self, other):
-        if isinstance(other, timedelta) and not isinstance(other, Tracked):
-            return _scaled(self, other, operator.floordiv, sign=1 if other > timedelta(0) else -1)
         return _scaled(self, other, operator.floordiv)
 
     def __mod__(self, other):
@@ -413,41 +395,10 @@ class TrackedDelta(Tracked, timedelta):
         return divmod(self._freeze(), other)
 
 
-class _TrackedNumber(Tracked):
-    """Arithmetic of a tracked int or float: kept monotone where it can be, frozen where not."""
+class _TrackedNumber(_Arithmetic):
+    """A tracked int or float: the arithmetic above, plus the conversions (which freeze)."""
 
-    def __add__(self, other):
-        if isinstance(other, Tracked):
-            return self._combine_tracked(other, operator.add, same_direction=True)
-        if isinstance(other, int | float):
-            return self._combine(other, operator.add, 1)
-        return NotImplemented
-
-    __radd__ = __add__
-
-    def __sub__(self, other):
-        if isinstance(other, Tracked):
-            return self._combine_tracked(other, operator.sub, same_direction=False)
-        if isinstance(other, int | float):
-            return self._combine(other, operator.sub, 1)
-        return NotImplemented
-
-    def __rsub__(self, other):
-        if isinstance(other, int | float) and not isinstance(other, Tracked):
-            at = self._at
-            return _track(self._clock, lambda d: other - at(d), -self._dir)
-        return NotImplemented
-
-    def __mul__(self, other):
-        return _scaled(self, other, operator.mul)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        return _scaled(self, other, operator.truediv)
-
-    def __floordiv__(self, other):
-        return _scaled(self, other, operator.floordiv)
+    _operands = (int, float)
 
     def __rtruediv__(self, other):
         return other / self._freeze()
@@ -455,29 +406,14 @@ class _TrackedNumber(Tracked):
     def __rfloordiv__(self, other):
         return other // self._freeze()
 
-    def __mod__(self, other):
-        return self._freeze() % other
-
     def __rmod__(self, other):
         return other % self._freeze()
-
-    def __divmod__(self, other):
-        return divmod(self._freeze(), other)
 
     def __pow__(self, other, modulo=None):
         return pow(self._freeze(), other, modulo)
 
     def __rpow__(self, other):
         return other ** self._freeze()
-
-    def __neg__(self):
-        return self._combine(None, lambda value, _: -value, -1)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return _absolute(self, 0)
 
     def __round__(self, ndigits=None):
         return self._combine(ndigits, round, 1)
@@ -521,6 +457,28 @@ class _TrackedNumber(Tracked):
         return self._freeze() >> other
 
 
+class TrackedDelta(_Arithmetic, timedelta):
+    """A span of days that moves with the evaluation day (as-of minus a date, or a date minus as-of)."""
+
+    _zero = timedelta(0)
+    _operands = (timedelta, date)
+
+    def __new__(cls, clock: Clock, at, direction: int, shift: int | None = None):
+        today = at(clock.start)
+        self = timedelta.__new__(cls, today.days, today.seconds, today.microseconds)
+        _init(self, clock, at, direction, shift)
+        return self
+
+    @property
+    def days(self):
+        at = self._at
+        return _track(self._clock, lambda d: at(d).days, self._dir, self._shift)
+
+    def total_seconds(self):
+        at = self._at
+        return _track(self._clock, lambda d: at(d).total_seconds(), self._dir)
+
+
 class TrackedInt(_TrackedNumber, int):
     def __new__(cls, clock: Clock, at, direction: int, shift: int | None = None):
         self = int.__new__(cls, at(clock.start))
@@ -535,14 +493,14 @@ class TrackedFloat(_TrackedNumber, float):
         return self
 
 
-def _scaled(value: Tracked, other: Any, op: Callable[[Any, Any], Any], sign: int | None = None) -> Any:
+def _scaled(value: Tracked, other: Any, op: Callable[[Any, Any], Any]) -> Any:
     """value × / ÷ a plain constant: monotone, in the direction the constant's sign gives."""
     if isinstance(other, Tracked):
         return op(value._freeze(), other._freeze())
-    if sign is None:
-        if not isinstance(other, int | float):
-            return NotImplemented
-        sign = (other > 0) - (other < 0)
+    if not isinstance(other, int | float | timedelta):
+        return NotImplemented
+    zero = timedelta(0) if isinstance(other, timedelta) else 0
+    sign = (other > zero) - (other < zero)
     if sign == 0:
         return op(value._value(), other)
     return value._combine(other, op, sign)
