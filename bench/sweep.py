@@ -25,7 +25,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -100,15 +100,8 @@ def loader_query_read(patient_ids: list[int], chunk: int) -> int:
     return rows
 
 
-def _evaluate_chunk(chunk: list[int]):
+def _evaluate_chunk(job: tuple[list[int], date | None]):
     """What one Celery `evaluate_chunk` task does, returning what it changed and found."""
-    from monitoring.evaluation import evaluate_patients
-
-    evaluations, result = evaluate_patients(chunk)
-    return result, sum(len(e.findings) for e in evaluations)
-
-
-def _evaluate_chunk_as_of(job):
     from monitoring.evaluation import evaluate_patients
 
     chunk, as_of = job
@@ -116,14 +109,39 @@ def _evaluate_chunk_as_of(job):
     return result, sum(len(e.findings) for e in evaluations)
 
 
-def nightly_sweeps(patient_ids: list[int], chunk: int, workers: int, nights: int, new_labs: float) -> list[dict]:
-    """Each following night: new results arrive for a share of patients (during the day, not timed), then
-    the nightly sweep runs (timed): select the patients due, evaluate them in chunks in `workers` processes."""
-    import random
+def sweep_chunks(patient_ids: list[int], chunk: int, workers: int = 1, as_of: date | None = None):
+    """Chunks of ids evaluated in `workers` processes, as Celery workers share them: (changes, findings)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from django.db import connections
+
+    from monitoring.alerts import ReconcileResult
+
+    jobs = [(patient_ids[start : start + chunk], as_of) for start in range(0, len(patient_ids), chunk)]
+    if workers > 1 and jobs:
+        connections.close_all()  # each forked worker opens its own connection
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            outcomes = list(pool.map(_evaluate_chunk, jobs))
+    else:
+        outcomes = [_evaluate_chunk(job) for job in jobs]
+    total, findings = ReconcileResult(), 0
+    for result, found in outcomes:
+        total += result
+        findings += found
+    return total, findings
+
+
+def full_sweep(patient_ids: list[int], chunk: int, workers: int = 1):
+    """A forced sweep of every one of these patients, as of today."""
+    return sweep_chunks(patient_ids, chunk, workers)
+
+
+def nightly_sweeps(patient_ids: list[int], chunk: int, workers: int, nights: int, new_labs: float) -> list[dict]:
+    """Each following night: new results arrive for a share of patients (during the day, not timed), then
+    the nightly sweep runs (timed): select the patients due, evaluate them in chunks in `workers` processes."""
+    import random
+
     from django.utils import timezone
 
     from monitoring.evaluation import due_patient_ids
@@ -133,6 +151,7 @@ def nightly_sweeps(patient_ids: list[int], chunk: int, workers: int, nights: int
 
     alt = Analyte.objects.get(code="alt")
     rng = random.Random(7)
+    measured = set(patient_ids)
     results = []
     for night in range(1, nights + 1):
         as_of = timezone.localdate() + timedelta(days=night)
@@ -140,41 +159,10 @@ def nightly_sweeps(patient_ids: list[int], chunk: int, workers: int, nights: int
             collected = datetime.now(UTC) - timedelta(hours=1)
             record_lab_result(patient=Patient.objects.get(pk=pid), lab=LabValue(alt, 30, "U/L", collected, ref_high=40))
         started = time.perf_counter()
-        due = due_patient_ids(as_of)
-        jobs = [(due[start : start + chunk], as_of) for start in range(0, len(due), chunk)]
-        if workers > 1 and jobs:
-            connections.close_all()
-            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-                list(pool.map(_evaluate_chunk_as_of, jobs))
-        else:
-            for job in jobs:
-                _evaluate_chunk_as_of(job)
-        seconds = time.perf_counter() - started
-        results.append({"night": night, "due": len(due), "seconds": seconds})
+        due = [pid for pid in due_patient_ids(as_of) if pid in measured]  # this run's patients only
+        sweep_chunks(due, chunk, workers, as_of)
+        results.append({"night": night, "due": len(due), "seconds": time.perf_counter() - started})
     return results
-
-
-def full_sweep(patient_ids: list[int], chunk: int, workers: int = 1):
-    """The nightly sweep: chunks of ids, in `workers` processes as Celery workers share them."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from django.db import connections
-
-    from monitoring.alerts import ReconcileResult
-
-    chunks = [patient_ids[start : start + chunk] for start in range(0, len(patient_ids), chunk)]
-    if workers > 1:
-        connections.close_all()  # each forked worker opens its own connection
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            outcomes = list(pool.map(_evaluate_chunk, chunks))
-    else:
-        outcomes = [_evaluate_chunk(c) for c in chunks]
-    total, findings = ReconcileResult(), 0
-    for result, found in outcomes:
-        total += result
-        findings += found
-    return total, findings
 
 
 def one_patient_after_a_new_lab(

@@ -228,8 +228,12 @@ def _live_marks() -> list[_Marks]:
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         return []
-    owners = (getattr(entry[1], "__self__", None) for entry in connection.run_on_commit)
-    return [owner for owner in owners if isinstance(owner, _Marks)]
+    return [owner for owner in _on_commit_owners() if isinstance(owner, _Marks)]
+
+
+def _on_commit_owners() -> Iterator[object]:
+    """The objects whose methods wait for this transaction's commit; a savepoint rollback drops its own."""
+    return (getattr(entry[1], "__self__", None) for entry in transaction.get_connection().run_on_commit)
 
 
 def _forget_marks(patient_ids: Iterable[int]) -> None:
@@ -269,7 +273,7 @@ def _pending_for_transaction() -> _PendingEvaluations | None:
     if not connection.in_atomic_block:
         return None
     pending = getattr(connection, "aih_pending_evaluations", None)
-    if pending is None or not any(getattr(entry[1], "__self__", None) is pending for entry in connection.run_on_commit):
+    if pending is None or not any(owner is pending for owner in _on_commit_owners()):
         # None registered in this transaction yet (or the savepoint that registered it rolled back).
         pending = _PendingEvaluations()
         connection.aih_pending_evaluations = pending

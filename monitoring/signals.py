@@ -5,32 +5,21 @@ other path (a shell, a data migration, a future form), so that the incremental n
 skips a patient whose data changed. Bulk writes send no signals: their callers mark the patients.
 """
 
-from django.apps import apps
 from django.db.models.signals import post_delete, post_save
 
-# Everything monitoring/loader.py reads into a Timeline, by the path from the row to its patient.
-TIMELINE_MODELS = {
-    "patients.Patient": "pk",
-    "patients.WeightMeasurement": "patient_id",
-    "patients.PharmacogeneticTest": "patient_id",
-    "patients.PregnancyEpisode": "patient_id",
-    "patients.ContraceptionRecord": "patient_id",
-    "patients.PregnancyTest": "patient_id",
-    "patients.HepatitisImmunity": "patient_id",
-    "patients.Vaccination": "patient_id",
-    "patients.DexaScan": "patient_id",
-    "patients.LiverBiopsy": "patient_id",
-    "patients.AcuteSevereEpisode": "patient_id",
-    "patients.Visit": "patient_id",
-    "patients.Malignancy": "patient_id",
-    "patients.Relapse": "patient_id",
-    "patients.Autoantibody": "patient_id",
-    "regimens.AdverseEvent": "patient_id",
-    "regimens.AdherenceRecord": "patient_id",
-    "regimens.MedicationCourse": "patient_id",
-    "regimens.DoseChange": "course.patient_id",
-    "monitoring.LabResult": "patient_id",
-}
+
+def timeline_models() -> dict[type, str]:
+    """Every model monitoring/loader.py reads into a Timeline, with the attribute path to its patient's id."""
+    from .loader import PATIENT_TABLES
+    from .models import LabResult
+
+    def path(table) -> str:
+        if table.patient == "pk":
+            return "pk"
+        *through, patient = table.patient.split("__")  # "course__patient" -> course.patient_id
+        return ".".join([*through, f"{patient}_id"])
+
+    return {table.model: path(table) for table in PATIENT_TABLES} | {LabResult: "patient_id"}
 
 
 def _patient_id(instance, path: str) -> int | None:
@@ -42,10 +31,13 @@ def _patient_id(instance, path: str) -> int | None:
     return value
 
 
+_PATHS: dict[type, str] = {}
+
+
 def _changed(sender, instance, **kwargs) -> None:
     if kwargs.get("raw"):  # loaddata: fixtures are not clinical changes
         return
-    patient_id = _patient_id(instance, TIMELINE_MODELS[sender._meta.label])
+    patient_id = _patient_id(instance, _PATHS[sender])
     if patient_id is not None:
         from .evaluation import mark_changed
 
@@ -53,7 +45,8 @@ def _changed(sender, instance, **kwargs) -> None:
 
 
 def connect() -> None:
-    for label in TIMELINE_MODELS:
-        model = apps.get_model(label)
+    _PATHS.update(timeline_models())
+    for model in _PATHS:
+        label = model._meta.label
         post_save.connect(_changed, sender=model, dispatch_uid=f"timeline-changed-save-{label}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"timeline-changed-delete-{label}")

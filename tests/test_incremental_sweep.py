@@ -7,6 +7,7 @@ And the proof that skipping is safe: after every nightly sweep, the stored alert
 evaluation of every patient gives that day.
 """
 
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
@@ -23,6 +24,7 @@ from monitoring.parameters import parameters_for_clinic
 from monitoring.services import LabValue, record_lab_result
 from patients.demo_cohort import SCENARIOS, seed_demo_cohort
 from patients.models import DexaScan, Patient, WeightMeasurement
+from regimens.models import DoseChange
 from tests.factories import PatientFactory, analyte
 from tests.test_evaluation import insufficient_responder
 
@@ -81,6 +83,10 @@ def test_a_date_driven_rule_sets_the_horizon_to_its_day():
             id="weight saved through the ORM only",
         ),
         pytest.param(lambda p: LabResult.objects.filter(patient=p).first().delete(), id="lab deleted"),
+        pytest.param(
+            lambda p: DoseChange.objects.filter(course__patient=p).first().save(),
+            id="dose change saved through the ORM (via its course)",
+        ),
         pytest.param(lambda p: Patient.objects.get(pk=p.pk).save(), id="patient record saved"),
     ],
 )
@@ -116,12 +122,9 @@ def test_a_mark_rolled_back_with_its_savepoint_is_made_again():
     patient = insufficient_responder()
     evaluated(patient)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                mark_changed([patient.pk])
-                raise RuntimeError("this message failed")
-        except RuntimeError:
-            pass
+        with suppress(RuntimeError), transaction.atomic():
+            mark_changed([patient.pk])
+            raise RuntimeError("this message failed")
         mark_changed([patient.pk])  # the next message for the same patient succeeds
     assert due_patient_ids(DAY) == [patient.pk]
 
