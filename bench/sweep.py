@@ -10,8 +10,8 @@ Seeds the demo cohort up to --patients (idempotent), then measures in one run:
   nightly   the nightly sweep as beat runs it on the following --nights days: only the patients whose
             evaluation may no longer hold (their data changed: --new-labs per night get a new ALT;
             their horizon came; a snooze ended), reported as active patients covered per second;
-  one       re-evaluating one patient after a new lab result (record + evaluate + reconcile),
-            median over --single samples.
+  one       re-evaluating one patient after a new lab result (evaluate + reconcile, what the task
+            runs), and with the save before it, medians over --single samples.
 Figures are reported as patients/second and as ratios to the baseline measured in the same run.
 `--smoke` runs a tiny version (the CI test uses it so the benchmark cannot rot).
 `--only-single` measures just the one-patient figure (seconds, not minutes), against a plain SQL
@@ -167,15 +167,16 @@ def nightly_sweeps(patient_ids: list[int], chunk: int, workers: int, nights: int
 
 def one_patient_after_a_new_lab(
     patient_ids: list[int], samples: int, baseline: list[float] | None = None
-) -> list[float]:
-    """Seconds per sample; with `baseline`, also time a plain read of the patient's lab rows just before."""
+) -> tuple[list[float], list[float]]:
+    """Seconds per sample: (save + re-evaluation, the re-evaluation alone: what the task runs); with
+    `baseline`, also time a plain read of the patient's lab rows just before."""
     from monitoring.evaluation import evaluate_patients
     from monitoring.models import Analyte
     from monitoring.services import LabValue, record_lab_result
     from patients.models import Patient
 
     alt = Analyte.objects.get(code="alt")
-    times = []
+    total, evaluation = [], []
     for pid in sample_patients(patient_ids, samples):
         patient = Patient.objects.get(pk=pid)
         if baseline is not None:
@@ -183,28 +184,40 @@ def one_patient_after_a_new_lab(
         collected = datetime.now(UTC) - timedelta(hours=1)
         started = time.perf_counter()
         record_lab_result(patient=patient, lab=LabValue(alt, 55, "U/L", collected, ref_high=40))
+        recorded = time.perf_counter()
         evaluate_patients([pid])
-        times.append(time.perf_counter() - started)
-    return times
+        total.append(time.perf_counter() - started)
+        evaluation.append(time.perf_counter() - recorded)
+    return total, evaluation
+
+
+def one_patient_figures(total: list[float], evaluation: list[float]) -> dict:
+    p90 = statistics.quantiles(total, n=10)[-1] if len(total) > 1 else total[0]
+    figures = {
+        "one_patient_median_ms": statistics.median(total) * 1000,
+        "one_patient_p90_ms": p90 * 1000,
+        "one_patient_evaluate_median_ms": statistics.median(evaluation) * 1000,
+    }
+    print(
+        f"one patient after a new lab, over {len(total)} samples: save + re-evaluation median "
+        f"{figures['one_patient_median_ms']:.1f} ms (p90 {figures['one_patient_p90_ms']:.1f} ms); "
+        f"the re-evaluation alone (the task's work) median {figures['one_patient_evaluate_median_ms']:.1f} ms"
+    )
+    return figures
 
 
 def only_single(patient_ids: list[int], samples: int) -> dict:
     """The one-patient figure alone, with the plain read of the same patient's labs as its baseline."""
     baseline: list[float] = []
-    single = one_patient_after_a_new_lab(patient_ids, samples, baseline)
-    median_ms = statistics.median(single) * 1000
+    figures = one_patient_figures(*one_patient_after_a_new_lab(patient_ids, samples, baseline))
     read_ms = statistics.median(baseline) * 1000
-    p90 = statistics.quantiles(single, n=10)[-1] if len(single) > 1 else single[0]
-    print(
-        f"one patient after a new lab: median {median_ms:.1f} ms over {len(single)} samples "
-        f"(p90 {p90 * 1000:.1f} ms); "
-        f"plain read of that patient's labs: median {read_ms:.2f} ms; ratio {median_ms / read_ms:.1f}x"
-    )
+    ratio = figures["one_patient_median_ms"] / read_ms
+    print(f"plain read of that patient's labs: median {read_ms:.2f} ms; save + re-evaluation {ratio:.1f}x that")
     return {
         "patients": len(patient_ids),
-        "one_patient_median_ms": median_ms,
+        **figures,
         "one_patient_read_median_ms": read_ms,
-        "ratio_one_patient_to_read": median_ms / read_ms,
+        "ratio_one_patient_to_read": ratio,
     }
 
 
@@ -243,7 +256,6 @@ def main(argv=None) -> dict:
     nightly_s = sum(n["seconds"] for n in steady) / max(1, len(steady))
     nightly_due = sum(n["due"] for n in steady) / max(1, len(steady))
     single = one_patient_after_a_new_lab(ids, args.single)
-    median_ms = statistics.median(single) * 1000
 
     figures = {
         "patients": len(ids),
@@ -261,7 +273,6 @@ def main(argv=None) -> dict:
         "nightly_mean_due": nightly_due,
         "nightly_patients_per_s": len(ids) / nightly_s if nightly_s else None,
         "ratio_nightly_to_read": nightly_s / read_s,
-        "one_patient_median_ms": median_ms,
         "findings": findings,
         "alerts_opened_first_pass": first.opened,
         "changes_second_pass": second.opened + second.updated + second.resolved,
@@ -288,7 +299,7 @@ def main(argv=None) -> dict:
             f"{nightly_s:8.2f} s  "
             f"{len(ids) / nightly_s:8.0f} patients/s covered  {nightly_s / read_s:5.2f}x the read"
         )
-    print(f"one patient after a new lab: median {median_ms:.1f} ms over {len(single)} samples")
+    figures |= one_patient_figures(*single)
     return figures
 
 

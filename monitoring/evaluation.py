@@ -14,7 +14,9 @@ import hashlib
 import json
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -24,13 +26,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from aih_tracker.models import Clinic
 from patients.models import Patient
 
 from .alerts import ReconcileResult, reconcile
 from .engine import Evaluation, evaluate
-from .loader import load_timelines
+from .loader import load_for_evaluation
 from .models import Alert, AlertStatus, Analyte, EvaluationState, ReferenceInterval
-from .parameters import parameters_for_clinic
+from .parameters import all_clinic_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +58,23 @@ def evaluate_patients(
     """Evaluate these patients as of a date (default today), reconcile their alerts and record until
     when each evaluation holds."""
     as_of = as_of or timezone.localdate()
-    # Versions, parameters and reference data are read before the timelines: a change committed after
-    # these reads leaves the patient due (a newer version or basis than the one recorded here).
-    rows = Patient.objects.filter(pk__in=patient_ids).values_list("pk", "clinic_id", "evaluation_state__data_version")
-    versions = {pk: version or 0 for pk, _, version in rows}
-    clinic_of = {pk: clinic_id for pk, clinic_id, _ in rows}
-    params_by_clinic = {clinic_id: parameters_for_clinic(clinic_id) for clinic_id in set(clinic_of.values())}
-    basis = evaluation_basis(params_by_clinic, fresh=False)
-    timelines = load_timelines(patient_ids)
+    # The basis is read (or remembered) before the timelines: a change to it committed after this
+    # leaves the patients due (their recorded digest is then older than the clinic's).
+    basis = current_basis(fresh=False)
+    timelines, versions = load_for_evaluation(patient_ids, basis.analyte_codes)
+    # A clinic newer than the remembered basis: its parameters are read now, after the data, so its
+    # patients' digest is not recorded (the sweep evaluates them again).
+    unknown = {t.clinic_id for t in timelines.values()} - basis.params.keys()
+    if unknown:
+        basis = current_basis(fresh=True)
     evaluations = [
-        evaluate(t, as_of, params_by_clinic[clinic_of[t.patient_id]], horizon_days=hold_days_for(t.patient_id, as_of))
+        evaluate(t, as_of, basis.params[t.clinic_id], horizon_days=hold_days_for(t.patient_id, as_of))
         for t in timelines.values()
     ]
+    digests = {t.patient_id: "" if t.clinic_id in unknown else basis.digests[t.clinic_id] for t in timelines.values()}
     with transaction.atomic():  # one transaction for the alerts and the state: fewer round trips
         result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
-        _record_states(
-            evaluations, versions, as_of, {e.patient_id: basis[clinic_of[e.patient_id]] for e in evaluations}
-        )
+        _record_states(evaluations, versions, as_of, digests)
     _forget_marks(e.patient_id for e in evaluations)
     return evaluations, result
 
@@ -112,38 +115,58 @@ def rules_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def evaluation_basis(params_by_clinic: dict[int, dict], fresh: bool = True) -> dict[int, str]:
-    """Per clinic, a digest of everything besides the patient's own data that findings depend on:
-    the rules' code, the clinic's parameters, the analyte catalogue and the clinic's reference ranges.
+@dataclass(frozen=True)
+class Basis:
+    """Everything besides the patients' own data that findings depend on, read together: each clinic's
+    parameters, and a digest per clinic of the rules' code, those parameters, the analyte catalogue and
+    the clinic's reference ranges (what EvaluationState.basis records)."""
 
-    `fresh=False` may reuse a clinic's digest for up to a minute. Evaluations use that: the digest is
-    then never newer than the data they read afterwards, so at worst the sweep re-evaluates a patient
-    once more. The sweep, which decides who is skipped, reads it fresh.
+    params: dict[int, dict]  # clinic id -> parameters
+    digests: dict[int, str]  # clinic id -> digest
+    analyte_codes: dict[int, str]  # analyte id -> code, as the digest saw them
+
+
+def current_basis(fresh: bool = True) -> Basis:
+    """The basis of every clinic. `fresh=False` may reuse one read in this process within the last
+    `BASIS_REUSE_SECONDS`: evaluations do, so that re-evaluating one patient reads only that patient's
+    data. That is safe because the parameters an evaluation uses and the digest it records come from
+    the same read, made before its data: after a change, its digest is older than the clinic's and the
+    sweep evaluates the patient again. The sweep, which decides who is skipped, reads it fresh.
+    Changes saved in this process are seen at once (signals.py).
     """
+    global _recent
     now = time.monotonic()
-    if not fresh:
-        recent = {
-            clinic_id: digest
-            for clinic_id, (when, digest) in _recent_basis.items()
-            if clinic_id in params_by_clinic and now - when < 60
-        }
-        if len(recent) == len(params_by_clinic):
-            return recent
+    if not fresh and _recent is not None and now - _recent[0] < BASIS_REUSE_SECONDS:
+        return _recent[1]
     analytes = list(Analyte.objects.order_by("pk").values_list())
-    intervals: dict[int, list] = {clinic_id: [] for clinic_id in params_by_clinic}
-    rows = ReferenceInterval.objects.filter(clinic_id__in=list(params_by_clinic)).order_by("pk")
+    clinic_ids = list(Clinic.objects.order_by("pk").values_list("pk", flat=True))
+    params = all_clinic_parameters(clinic_ids)
+    intervals: dict[int, list] = defaultdict(list)
+    rows = ReferenceInterval.objects.order_by("pk")
     for row in rows.values_list("clinic_id", "analyte_id", "sex", "low", "high", "lab_name"):
         intervals[row[0]].append(row)
-    digests = {}
-    for clinic_id, params in params_by_clinic.items():
-        basis = [rules_fingerprint(), params, analytes, intervals[clinic_id]]
-        digests[clinic_id] = hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
-    if not fresh:
-        _recent_basis.update({clinic_id: (now, digest) for clinic_id, digest in digests.items()})
-    return digests
+    digests = {
+        clinic_id: hashlib.sha256(
+            json.dumps(
+                [rules_fingerprint(), params[clinic_id], analytes, intervals[clinic_id]], sort_keys=True, default=str
+            ).encode()
+        ).hexdigest()
+        for clinic_id in clinic_ids
+    }
+    code_at = [field.attname for field in Analyte._meta.concrete_fields].index("code")
+    basis = Basis(params, digests, {row[0]: row[code_at] for row in analytes})
+    _recent = (now, basis)
+    return basis
 
 
-_recent_basis: dict[int, tuple[float, str]] = {}  # clinic id -> (when, digest), for evaluations only
+BASIS_REUSE_SECONDS = 60
+_recent: tuple[float, Basis] | None = None  # (when, what) this process last read
+
+
+def forget_basis() -> None:
+    """The next evaluation in this process reads the basis again (a parameter, range or analyte changed)."""
+    global _recent
+    _recent = None
 
 
 # -- the sweep ----------------------------------------------------------------------------------------
@@ -163,11 +186,11 @@ def due_patient_ids(as_of: date | None = None) -> list[int]:
     """The active patients whose last evaluation may not hold on `as_of` (see the module docstring)."""
     as_of = as_of or timezone.localdate()
     active = Patient.objects.active()
-    clinic_ids = list(active.order_by().values_list("clinic_id", flat=True).distinct())
-    basis = evaluation_basis({clinic_id: parameters_for_clinic(clinic_id) for clinic_id in clinic_ids})
+    clinic_ids = set(active.order_by().values_list("clinic_id", flat=True).distinct())
     other_basis = Q()
-    for clinic_id, digest in basis.items():
-        other_basis |= Q(clinic_id=clinic_id) & ~Q(evaluation_state__basis=digest)
+    for clinic_id, digest in current_basis().digests.items():
+        if clinic_id in clinic_ids:
+            other_basis |= Q(clinic_id=clinic_id) & ~Q(evaluation_state__basis=digest)
     snooze_over = Alert.objects.filter(status=AlertStatus.SNOOZED, snoozed_until__lte=as_of).values("patient_id")
     due = active.filter(
         Q(evaluation_state__isnull=True)

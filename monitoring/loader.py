@@ -2,11 +2,15 @@
 
 Never one query per patient: the nightly sweep scales with the rows it reads, not with round trips,
 and re-evaluating one patient after a new result costs a few of them. For a batch of patients:
-  1. the patient rows, their courses and dose changes, and every other per-patient table the
-     timeline holds whole (weights, visits, biopsies...: PATIENT_TABLES), in one UNION ALL;
-  2. the analytes' codes (and, if a result reports no limits, the analytes' typical values and the
-     clinics' reference intervals: ReferenceRanges);
+  1. the patient rows (with the version of their data), their courses and dose changes, and every
+     other per-patient table the timeline holds whole (weights, visits, biopsies...: PATIENT_TABLES),
+     in one UNION ALL;
+  2. the analytes' codes, unless the caller has them (and, if a result reports no limits, the
+     analytes' typical values and the clinics' reference intervals: ReferenceRanges);
   3. their final lab results.
+
+On PostgreSQL the statements take the patient ids as one array parameter, so that their text is the
+same for any patients: each is prepared once per connection and then only executed (see `fetch`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import F, Lookup
 from django.db.models.functions import TruncDate
 
 from patients.models import (
@@ -48,15 +53,25 @@ LAB_FETCH_BATCH = 20000
 
 def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
     """{patient id: Timeline}, in the order of `patient_ids` (ids of no patient are left out)."""
+    return load_for_evaluation(patient_ids)[0]
+
+
+def load_for_evaluation(
+    patient_ids: Sequence[int], analyte_codes: dict[int, str] | None = None
+) -> tuple[dict[int, Timeline], dict[int, int]]:
+    """The timelines, and the version of each patient's data they were read at (evaluation.py
+    `mark_changed`; 0 for a patient never evaluated), read in the same statement as the patient's tables.
+    `analyte_codes` ({analyte id: code}) saves reading them when the caller has them."""
     ids = list(dict.fromkeys(patient_ids))
     rows = load_patient_tables(ids)
     facts = {pid: found[0] for pid, found in rows["patient"].items()}
     if not facts:
-        return {}
+        return {}, {}
+    versions = {pid: f.pop("data_version") or 0 for pid, f in facts.items()}
     sex_of = {pid: f["sex"] for pid, f in facts.items()}
     clinic_of = {pid: f["clinic_id"] for pid, f in facts.items()}
-    labs = _load_labs(ids, ReferenceRanges(set(clinic_of.values())), sex_of, clinic_of)
-    return {
+    labs = _load_labs(ids, ReferenceRanges(set(clinic_of.values()), analyte_codes), sex_of, clinic_of)
+    timelines = {
         pid: Timeline(
             patient_id=pid,
             **facts[pid],
@@ -67,6 +82,7 @@ def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
         for pid in ids
         if pid in facts
     }
+    return timelines, versions
 
 
 # -- what the timeline holds whole: one UNION ALL -------------------------------------------------
@@ -92,7 +108,9 @@ class PatientTable:
         )
 
 
-def _patient_facts(clinic_id, mrn, sex, born, status, aih_type, diagnosed, cirrhosis_on, shunt, f3, potential, viral):
+def _patient_facts(
+    clinic_id, mrn, sex, born, status, aih_type, diagnosed, cirrhosis_on, shunt, f3, potential, viral, version
+):
     return {
         "clinic_id": clinic_id,
         "mrn": mrn,
@@ -106,10 +124,11 @@ def _patient_facts(clinic_id, mrn, sex, born, status, aih_type, diagnosed, cirrh
         "advanced_fibrosis": f3,
         "reproductive_potential": potential,
         "viral_hepatitis_excluded": viral,
+        "data_version": version,  # not the Timeline's: load_for_evaluation takes it out
     }
 
 
-# The patient row itself: the Timeline's scalar fields.
+# The patient row itself: the Timeline's scalar fields, and the version of the patient's data.
 PATIENT = PatientTable(
     "patient",
     Patient,
@@ -127,6 +146,7 @@ PATIENT = PatientTable(
         "advanced_fibrosis",
         "reproductive_potential",
         "viral_hepatitis_excluded",
+        "evaluation_state__data_version",  # None if never evaluated
     ),
     _patient_facts,
     patient="pk",
@@ -335,10 +355,11 @@ class PatientTablesQuery:
                 return f"{own}.{quote(_field(table.model, name).column)}"
             key = table.model._meta.get_field(name)
             target = key.related_model._meta
-            joins[name] = (
-                f"LEFT JOIN {quote(target.db_table)} {quote(name)} "
-                f"ON {quote(name)}.{quote(target.pk.column)} = {own}.{quote(key.column)}"
-            )
+            if key.concrete:  # a foreign key of this table
+                on = f"{quote(name)}.{quote(target.pk.column)} = {own}.{quote(key.column)}"
+            else:  # the other side of a one-to-one that points here
+                on = f"{quote(name)}.{quote(key.field.column)} = {own}.{quote(table.model._meta.pk.column)}"
+            joins[name] = f"LEFT JOIN {quote(target.db_table)} {quote(name)} ON {on}"
             return f"{quote(name)}.{quote(_field(key.related_model, further).column)}"
 
         patient = column(table.patient)
@@ -348,7 +369,7 @@ class PatientTablesQuery:
             select.append(column_in.get((kind, n)) or self._null(kind, typed=index == 0, db_connection=db_connection))
         names = [*self.HEAD, *(f"{kind}{n}" for kind, n in self.slots)]
         columns = ", ".join(f"{value} AS {name}" for value, name in zip(select, names, strict=True))
-        return f"SELECT {columns} FROM {own} {' '.join(joins.values())} WHERE {patient} IN ({{patient_ids}})"
+        return f"SELECT {columns} FROM {own} {' '.join(joins.values())} WHERE {patient} {{patient_ids}}"
 
     @staticmethod
     def _null(kind: str, *, typed: bool, db_connection) -> str:
@@ -357,11 +378,19 @@ class PatientTablesQuery:
         casts costs about as much as the rest of the query)."""
         return f"CAST(NULL AS {SLOT_KINDS[kind][0].db_type(db_connection)})" if typed else "NULL"
 
-    def sql(self, patient_ids: Sequence[int]) -> str:
-        """The query for these patients. The ids are written into it as integer literals (int() makes them
-        safe): every branch repeats the list, and as parameters a large batch would pass SQLite's limit.
-        (A table expression holding them once costs PostgreSQL several ms of planning instead.)"""
-        return self._template.format(patient_ids=", ".join(str(int(pid)) for pid in patient_ids))
+    def sql(self, patient_ids: Sequence[int], db_connection) -> tuple[str, dict | None]:
+        """The query for these patients and its parameters.
+
+        PostgreSQL: the ids are one array parameter, named once and used by every branch: the text is
+        the same for any patients, so the statement is prepared once (`fetch`). SQLite: they are written
+        into it as integer literals (int() makes them safe), as parameters a large batch would pass
+        SQLite's limit.
+        """
+        if db_connection.vendor == "postgresql":
+            return self._template.format(patient_ids="= ANY(%(patient_ids)s::bigint[])"), {
+                "patient_ids": [int(pid) for pid in patient_ids]
+            }
+        return self._template.format(patient_ids=f"IN ({', '.join(str(int(pid)) for pid in patient_ids)})"), None
 
     def read(self, rows) -> dict[str, dict[int, list]]:
         """{table name: {patient id: [what the table's `make` built, ...]}}, each list oldest first."""
@@ -384,9 +413,7 @@ def load_patient_tables(ids: Sequence[int]) -> dict[str, dict[int, list]]:
     query = _patient_tables_query(connection.vendor)
     if not ids:
         return query.read(())
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql(ids))
-        return query.read(cursor.fetchall())
+    return query.read(fetch(*query.sql(ids, connection)))
 
 
 # -- reference ranges and labs --------------------------------------------------------------------
@@ -399,9 +426,19 @@ class ReferenceRanges:
     (most results carry the lab's range); every result needs its analyte's code.
     """
 
-    def __init__(self, clinic_ids: set[int]):
+    def __init__(self, clinic_ids: set[int], analyte_codes: dict[int, str] | None = None):
         self.clinic_ids = clinic_ids
-        self.code_of: dict[int, str] = dict(Analyte.objects.order_by().values_list("pk", "code"))
+        self.code_of: dict[int, str] = analyte_codes if analyte_codes is not None else self._read_codes()
+
+    def code(self, analyte_id: int) -> str:
+        """The analyte's code (read again for an analyte newer than the codes the caller gave)."""
+        if analyte_id not in self.code_of:
+            self.code_of = self._read_codes()
+        return self.code_of[analyte_id]
+
+    @staticmethod
+    def _read_codes() -> dict[int, str]:
+        return dict(fetch(*_sql(Analyte.objects.order_by().values_list("pk", "code"))))
 
     @functools.cached_property
     def analytes(self) -> dict[int, Analyte]:
@@ -426,40 +463,95 @@ class ReferenceRanges:
         return analyte.typical_low, high, ("typical" if high is not None else "none")
 
 
+class AnyOf(Lookup):
+    """`column = ANY(ids)` on PostgreSQL: the ids as one array parameter, so the statement's text is the same
+    for any number of patients (`fetch` prepares it once); `IN (...)` elsewhere."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, db_connection):
+        lhs, lhs_params = self.process_lhs(compiler, db_connection)
+        ids = [int(pid) for pid in self.rhs]
+        if db_connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, ids]
+        return f"{lhs} IN ({', '.join(str(pid) for pid in ids) or 'NULL'})", list(lhs_params)
+
+
 def lab_rows_query(ids):
     """The lab rows every evaluation reads: final (and corrected) results, one date per result."""
     return (
-        LabResult.objects.filter(patient_id__in=ids)
-        .exclude(status=ResultStatus.PRELIMINARY)
+        LabResult.objects.filter(AnyOf(F("patient_id"), list(ids)))
+        .exclude(status=ResultStatus.PRELIMINARY.value)
         .annotate(on=TruncDate("collected_at"))
         .order_by("patient_id", "analyte_id", "collected_at")
         .values_list("patient_id", "analyte_id", "on", "value", "ref_low", "ref_high")
     )
 
 
-def fetch_plain(queryset, batch_size: int = LAB_FETCH_BATCH):
-    """Yield a values_list queryset's rows as the driver returns them, without the ORM's per-row converters.
+def fetch(sql: str, params=None) -> list[tuple]:
+    """The rows of one of the loader's own statements, as the driver returns them (without the ORM's
+    per-row converters: the sweep reads millions of lab rows, and they cost more than the read).
 
-    The sweep reads millions of lab rows; Django's converters cost more than the read itself. The
-    date annotation is cast by the database (PostgreSQL returns a date; SQLite's cast function
-    returns ISO text, parsed here).
+    On PostgreSQL through a cursor that binds the parameters on the server, prepares the statement once
+    per connection (with a generic plan: settings.py) and reads the rows in binary: planning the patient
+    tables' UNION ALL took most of its time, and re-evaluating one patient runs it again and again.
+    Dates from SQLite are ISO text: the caller parses them.
     """
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def fetch_batches(sql: str, params=None, batch_size: int = LAB_FETCH_BATCH):
+    """As `fetch`, yielding the rows fetched `batch_size` at a time."""
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(batch_size):
             yield from batch
 
 
+def _cursor():
+    """Django's cursor; on PostgreSQL one that prepares (`fetch`), wrapped by Django all the same
+    (query logging, execute wrappers, error translation)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    raw = _preparing_cursor_class()(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+@functools.cache
+def _preparing_cursor_class():
+    import psycopg
+
+    class PreparingCursor(psycopg.Cursor):
+        """Server-side binding; every statement prepared on its first execution (if the connection allows
+        prepared statements at all: `prepare_threshold`, settings.py); rows in binary."""
+
+        def execute(self, query, params=None, **kwargs):
+            return super().execute(query, params, prepare=True, binary=True)
+
+    return PreparingCursor
+
+
+def fetch_plain(queryset, batch_size: int = LAB_FETCH_BATCH):
+    """Yield a values_list queryset's rows as the driver returns them (see `fetch`)."""
+    return fetch_batches(*_sql(queryset), batch_size)
+
+
+def _sql(queryset) -> tuple[str, tuple]:
+    return queryset.query.sql_with_params()
+
+
 def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dict[str, tuple[Lab, ...]]]:
     """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
-    code_of = ranges.code_of
     series_of: dict[int, dict[str, list[Lab]]] = defaultdict(dict)
     current_pid = current_analyte = None  # of the series being read: the rows come ordered by both
     for pid, analyte_id, on, value, low, high in fetch_plain(lab_rows_query(ids)):
         if analyte_id != current_analyte or pid != current_pid:
             current_pid, current_analyte = pid, analyte_id
-            series = series_of[pid][code_of[analyte_id]] = []
+            series = series_of[pid][ranges.code(analyte_id)] = []
             fallback = None  # the same for the whole series: looked up at its first result without limits
         if on.__class__ is str:
             on = date.fromisoformat(on)

@@ -3,8 +3,12 @@
 The services, importers and admin also queue an evaluation; these receivers are the net under any
 other path (a shell, a data migration, a future form), so that the incremental nightly sweep never
 skips a patient whose data changed. Bulk writes send no signals: their callers mark the patients.
+
+A change to what findings depend on besides the patient's data (a clinic's parameters or reference
+ranges, the analyte catalogue) makes this process's next evaluation read the basis again.
 """
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 
@@ -44,7 +48,26 @@ def _changed(sender, instance, **kwargs) -> None:
         mark_changed([patient_id])
 
 
+def basis_models() -> list[type]:
+    from aih_tracker.models import Clinic
+
+    from .models import Analyte, ClinicalParameter, ReferenceInterval
+
+    return [Clinic, ClinicalParameter, ReferenceInterval, Analyte]
+
+
+def _basis_changed(sender, **kwargs) -> None:
+    from .evaluation import forget_basis
+
+    forget_basis()
+    transaction.on_commit(forget_basis)  # and again once others can read it
+
+
 def connect() -> None:
+    for model in basis_models():
+        label = model._meta.label
+        post_save.connect(_basis_changed, sender=model, dispatch_uid=f"basis-changed-save-{label}")
+        post_delete.connect(_basis_changed, sender=model, dispatch_uid=f"basis-changed-delete-{label}")
     _PATHS.update(timeline_models())
     for model in _PATHS:
         label = model._meta.label

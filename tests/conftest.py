@@ -29,9 +29,9 @@ def fresh_loinc_map(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def fresh_evaluation_basis(monkeypatch):
-    # Evaluations reuse a clinic's basis digest for a minute per process; tests reuse clinic ids with
+    # Evaluations reuse the basis (parameters, digests) for a minute per process; tests reuse clinic ids with
     # other parameters, so each test starts with none remembered.
-    monkeypatch.setattr("monitoring.evaluation._recent_basis", {})
+    monkeypatch.setattr("monitoring.evaluation._recent", None)
 
 
 @pytest.fixture

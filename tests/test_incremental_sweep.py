@@ -15,6 +15,7 @@ import pytest
 from django.db import transaction
 from django.db.models import F
 
+from aih_tracker.models import Clinic
 from monitoring.alerts import _content
 from monitoring.engine import evaluate
 from monitoring.evaluation import due_patient_ids, evaluate_patients, mark_changed, sweep
@@ -105,15 +106,15 @@ def test_a_change_committed_while_the_evaluation_ran_leaves_the_patient_due():
     evaluated(patient)
     from monitoring import evaluation
 
-    real_load = evaluation.load_timelines
+    real_load = evaluation.load_for_evaluation
 
-    def load_then_change(ids):
-        timelines = real_load(ids)
+    def load_then_change(*args):
+        loaded = real_load(*args)
         # Another connection commits new data (and its mark) after the evaluation read the timeline.
         EvaluationState.objects.filter(pk=patient.pk).update(data_version=F("data_version") + 1)
-        return timelines
+        return loaded
 
-    with mock.patch.object(evaluation, "load_timelines", load_then_change):
+    with mock.patch.object(evaluation, "load_for_evaluation", load_then_change):
         evaluate_patients([patient.pk], DAY)
     assert due_patient_ids(DAY) == [patient.pk]
 
@@ -134,6 +135,49 @@ def test_a_parameter_change_makes_the_clinics_patients_due():
     evaluated(patient)
     ClinicalParameter.objects.create(clinic=patient.clinic, key="cbr_deadline_months", value=9)
     assert due_patient_ids(DAY) == [patient.pk]
+
+
+def open_rules(patient):
+    return set(Alert.objects.filter(patient=patient, status=AlertStatus.OPEN).values_list("rule_id", flat=True))
+
+
+def test_a_parameter_saved_in_this_process_is_used_by_the_next_evaluation():
+    patient = insufficient_responder()
+    evaluated(patient)
+    assert "RESP-02" in open_rules(patient)  # no complete response by month 6
+    ClinicalParameter.objects.create(clinic=patient.clinic, key="cbr_deadline_months", value=9, reason="trial")
+    evaluated(patient)  # within the minute the basis is otherwise remembered for
+    assert "RESP-02" not in open_rules(patient)  # month 7 of 9
+    assert due_patient_ids(DAY) == []
+
+
+def test_a_parameter_saved_by_another_process_leaves_the_patients_due_until_evaluated_with_it():
+    # Evaluations remember the basis for a minute; one that used the old parameters records the old
+    # digest, so the sweep evaluates the patient again.
+    patient = insufficient_responder()
+    evaluated(patient)
+    ClinicalParameter.objects.bulk_create(  # no signals: as seen from another process
+        [ClinicalParameter(clinic=patient.clinic, key="cbr_deadline_months", value=9, reason="trial")]
+    )
+    evaluated(patient)
+    assert "RESP-02" in open_rules(patient)  # this process still used 6 months
+    assert due_patient_ids(DAY) == [patient.pk]
+    sweep(as_of=DAY)
+    assert "RESP-02" not in open_rules(patient)
+    assert due_patient_ids(DAY) == []
+
+
+def test_a_patient_of_a_clinic_newer_than_the_remembered_basis_is_evaluated_and_left_due():
+    evaluated(PatientFactory(mrn="FIRST"))  # the basis is now remembered
+    (clinic,) = Clinic.objects.bulk_create([Clinic(slug="new", name="New clinic")])  # no signals
+    patient = insufficient_responder(mrn="NEW-1")
+    Patient.objects.filter(pk=patient.pk).update(clinic=clinic)
+    state = evaluated(patient)
+    assert state.basis == ""  # its clinic's basis was read after its data: not recorded as current
+    assert "RESP-02" in open_rules(patient)
+    assert due_patient_ids(DAY) == [patient.pk]
+    evaluated(patient)
+    assert due_patient_ids(DAY) == []
 
 
 def test_a_reference_range_change_makes_the_clinics_patients_due():
