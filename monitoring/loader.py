@@ -16,6 +16,7 @@ same for any patients: each is prepared once per connection and then only execut
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 from django.db import connection, models
 from django.db.models import F, Lookup
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from patients.models import (
     AcuteSevereEpisode,
@@ -341,7 +343,7 @@ class PatientTablesQuery:
             self._branch(index, table, slots, db_connection)
             for index, (table, slots) in enumerate(zip(self.tables, slots_of, strict=True))
         ]
-        self._template = " UNION ALL ".join(branches) + " ORDER BY source, sort_on, id"
+        self._statement = " UNION ALL ".join(branches) + " ORDER BY source, sort_on, id"
 
     def _branch(self, index: int, table: PatientTable, slots: list[tuple[str, int]], db_connection) -> str:
         """One table's SELECT: its columns in their slots, NULLs in the others."""
@@ -369,7 +371,8 @@ class PatientTablesQuery:
             select.append(column_in.get((kind, n)) or self._null(kind, typed=index == 0, db_connection=db_connection))
         names = [*self.HEAD, *(f"{kind}{n}" for kind, n in self.slots)]
         columns = ", ".join(f"{value} AS {name}" for value, name in zip(select, names, strict=True))
-        return f"SELECT {columns} FROM {own} {' '.join(joins.values())} WHERE {patient} {{patient_ids}}"
+        where = any_of_sql(patient, "%(patient_ids)s", db_connection)
+        return f"SELECT {columns} FROM {own} {' '.join(joins.values())} WHERE {where}"
 
     @staticmethod
     def _null(kind: str, *, typed: bool, db_connection) -> str:
@@ -378,19 +381,10 @@ class PatientTablesQuery:
         casts costs about as much as the rest of the query)."""
         return f"CAST(NULL AS {SLOT_KINDS[kind][0].db_type(db_connection)})" if typed else "NULL"
 
-    def sql(self, patient_ids: Sequence[int], db_connection) -> tuple[str, dict | None]:
-        """The query for these patients and its parameters.
-
-        PostgreSQL: the ids are one array parameter, named once and used by every branch: the text is
-        the same for any patients, so the statement is prepared once (`fetch`). SQLite: they are written
-        into it as integer literals (int() makes them safe), as parameters a large batch would pass
-        SQLite's limit.
-        """
-        if db_connection.vendor == "postgresql":
-            return self._template.format(patient_ids="= ANY(%(patient_ids)s::bigint[])"), {
-                "patient_ids": [int(pid) for pid in patient_ids]
-            }
-        return self._template.format(patient_ids=f"IN ({', '.join(str(int(pid)) for pid in patient_ids)})"), None
+    def sql(self, patient_ids: Sequence[int], db_connection) -> tuple[str, dict]:
+        """The query for these patients and its parameters: the ids are one parameter, named once and used
+        by every branch, so the text is the same for any patients (on PostgreSQL prepared once: `fetch`)."""
+        return self._statement, {"patient_ids": ids_parameter(patient_ids, db_connection)}
 
     def read(self, rows) -> dict[str, dict[int, list]]:
         """{table name: {patient id: [what the table's `make` built, ...]}}, each list oldest first."""
@@ -463,19 +457,29 @@ class ReferenceRanges:
         return analyte.typical_low, high, ("typical" if high is not None else "none")
 
 
+def ids_parameter(ids, db_connection):
+    """Ids as one parameter whatever their number (see AnyOf): an array, or JSON text for SQLite."""
+    ids = [int(pid) for pid in ids]
+    return ids if db_connection.vendor == "postgresql" else json.dumps(ids)
+
+
+def any_of_sql(column: str, placeholder: str, db_connection) -> str:
+    """`column` is one of the ids passed as `placeholder` (ids_parameter)."""
+    if db_connection.vendor == "postgresql":
+        return f"{column} = ANY({placeholder}::bigint[])"
+    return f"{column} IN (SELECT value FROM json_each({placeholder}))"
+
+
 class AnyOf(Lookup):
-    """`column = ANY(ids)` on PostgreSQL: the ids as one array parameter, so the statement's text is the same
-    for any number of patients (`fetch` prepares it once); `IN (...)` elsewhere."""
+    """The column is one of these ids, passed as one parameter: the statement's text is the same for any
+    patients, so PostgreSQL prepares it once (`fetch`) and the SQL is compiled once (lab_rows_sql)."""
 
     lookup_name = "any_of"
     prepare_rhs = False
 
     def as_sql(self, compiler, db_connection):
         lhs, lhs_params = self.process_lhs(compiler, db_connection)
-        ids = [int(pid) for pid in self.rhs]
-        if db_connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, ids]
-        return f"{lhs} IN ({', '.join(str(pid) for pid in ids) or 'NULL'})", list(lhs_params)
+        return any_of_sql(lhs, "%s", db_connection), [*lhs_params, ids_parameter(self.rhs, db_connection)]
 
 
 def lab_rows_query(ids):
@@ -487,6 +491,23 @@ def lab_rows_query(ids):
         .order_by("patient_id", "analyte_id", "collected_at")
         .values_list("patient_id", "analyte_id", "on", "value", "ref_low", "ref_high")
     )
+
+
+def lab_rows_sql(ids) -> tuple[str, list]:
+    """lab_rows_query's SQL and parameters, compiled once per database and time zone: the ORM takes about
+    as long to compile it as the database takes to read one patient's results."""
+    sql, params, at = _lab_rows_template(connection.vendor, timezone.get_current_timezone_name())
+    params = list(params)
+    params[at] = ids_parameter(ids, connection)
+    return sql, params
+
+
+@functools.cache
+def _lab_rows_template(vendor: str, time_zone: str) -> tuple[str, tuple, int]:
+    marker = ids_parameter([-1], connection)
+    sql, params = _sql(lab_rows_query([-1]))
+    (at,) = [index for index, param in enumerate(params) if param == marker]
+    return sql, tuple(params), at
 
 
 def fetch(sql: str, params=None) -> list[tuple]:
@@ -548,7 +569,7 @@ def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dic
     """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
     series_of: dict[int, dict[str, list[Lab]]] = defaultdict(dict)
     current_pid = current_analyte = None  # of the series being read: the rows come ordered by both
-    for pid, analyte_id, on, value, low, high in fetch_plain(lab_rows_query(ids)):
+    for pid, analyte_id, on, value, low, high in fetch_batches(*lab_rows_sql(ids)):
         if analyte_id != current_analyte or pid != current_pid:
             current_pid, current_analyte = pid, analyte_id
             series = series_of[pid][ranges.code(analyte_id)] = []
