@@ -170,12 +170,14 @@ def one_patient_after_a_new_lab(
 ) -> tuple[list[float], list[float]]:
     """Seconds per sample: (save + re-evaluation, the re-evaluation alone: what the task runs); with
     `baseline`, also time a plain read of the patient's lab rows just before."""
+    from aih_tracker.celery import freeze_startup_objects
     from monitoring.evaluation import evaluate_patients
     from monitoring.models import Analyte
     from monitoring.services import LabValue, record_lab_result
     from patients.models import Patient
 
     alt = Analyte.objects.get(code="alt")
+    freeze_startup_objects()  # as a worker does once it has started
     total, evaluation = [], []
     for pid in sample_patients(patient_ids, samples):
         patient = Patient.objects.get(pk=pid)
