@@ -251,13 +251,15 @@ def main(argv=None) -> dict:
     query_s, _ = timed(loader_query_read, ids, args.chunk)
     first_s, (first, findings) = timed(full_sweep, ids, args.chunk, args.workers)
     second_s, (second, _) = timed(full_sweep, ids, args.chunk, args.workers)
+    # Everyone was just evaluated as of today: the state a new result finds. (After the nights below,
+    # evaluated as of later days, each sample would also bring its patient's alerts back to today.)
+    single = one_patient_after_a_new_lab(ids, args.single)
     nights = nightly_sweeps(ids, args.chunk, args.workers, args.nights, args.new_labs)
     # After a full sweep everyone was just evaluated; once the safety net (28 days) has come round the
     # nights reach their steady state: the last --steady nights are the figure.
     steady = nights[-args.steady :]
     nightly_s = sum(n["seconds"] for n in steady) / max(1, len(steady))
     nightly_due = sum(n["due"] for n in steady) / max(1, len(steady))
-    single = one_patient_after_a_new_lab(ids, args.single)
 
     figures = {
         "patients": len(ids),
