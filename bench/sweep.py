@@ -92,11 +92,11 @@ def sample_patients(patient_ids: list[int], samples: int) -> list[int]:
 
 def loader_query_read(patient_ids: list[int], chunk: int) -> int:
     """A second baseline: exactly the loader's lab query (dates cast by the database), plain tuples."""
-    from monitoring.loader import fetch_plain, lab_rows_query
+    from monitoring.loader import fetch_batches, lab_rows_sql
 
     rows = 0
     for start in range(0, len(patient_ids), chunk):
-        rows += sum(1 for _ in fetch_plain(lab_rows_query(patient_ids[start : start + chunk])))
+        rows += sum(1 for _ in fetch_batches(*lab_rows_sql(patient_ids[start : start + chunk])))
     return rows
 
 

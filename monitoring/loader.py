@@ -556,11 +556,6 @@ def _preparing_cursor_class():
     return PreparingCursor
 
 
-def fetch_plain(queryset, batch_size: int = LAB_FETCH_BATCH):
-    """Yield a values_list queryset's rows as the driver returns them (see `fetch`)."""
-    return fetch_batches(*_sql(queryset), batch_size)
-
-
 def _sql(queryset) -> tuple[str, tuple]:
     return queryset.query.sql_with_params()
 
