@@ -104,16 +104,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
-elif os.environ.get("DB_PREPARED_STATEMENTS", "1") == "1":
-    # The evaluation's loader prepares its two statements once per connection (monitoring/loader.py,
-    # `fetch`); Django's own cursors bind client-side and never prepare, so this changes nothing else.
-    # The statements take any number of patient ids as one array: a generic plan serves them all
-    # (PostgreSQL would otherwise re-plan each execution for its ids, which is what preparing saves).
-    # A pooler in transaction mode needs protocol-level prepared statements (PgBouncer >= 1.21 with
-    # max_prepared_statements), or DB_PREPARED_STATEMENTS=0.
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options.setdefault("prepare_threshold", 5)  # psycopg's default; Django's is None (never prepare)
-    _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+# PostgreSQL: the evaluation's loader prepares its statements once per connection (monitoring/loader.py,
+# `fetch`); Django's own cursors bind client-side and never prepare, so this changes nothing else. Each
+# new connection also asks for generic plans (aih_tracker/apps.py): the statements take any number of
+# patient ids as one array, and PostgreSQL would otherwise re-plan each execution for its ids, which is
+# what preparing saves. A pooler in transaction mode needs protocol-level prepared statements (PgBouncer
+# >= 1.21 with max_prepared_statements), or DB_PREPARED_STATEMENTS=0.
+AIH_PREPARED_STATEMENTS = (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("DB_PREPARED_STATEMENTS", "1") == "1"
+)
+if AIH_PREPARED_STATEMENTS:
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)  # Django's is None: never
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "aih_tracker.User"

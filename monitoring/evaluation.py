@@ -62,19 +62,21 @@ def evaluate_patients(
     # leaves the patients due (their recorded digest is then older than the clinic's).
     basis = current_basis(fresh=False)
     timelines, versions = load_for_evaluation(patient_ids, basis.analyte_codes)
+    params, digests = dict(basis.params), dict(basis.digests)
     # A clinic newer than the remembered basis: its parameters are read now, after the data, so its
-    # patients' digest is not recorded (the sweep evaluates them again).
-    unknown = {t.clinic_id for t in timelines.values()} - basis.params.keys()
-    if unknown:
-        basis = current_basis(fresh=True)
+    # patients' digest is not recorded (the sweep evaluates them again). The other patients keep the
+    # basis read before their data.
+    if unknown := {t.clinic_id for t in timelines.values()} - params.keys():
+        fresh = current_basis(fresh=True)
+        params |= {clinic_id: fresh.params[clinic_id] for clinic_id in unknown}
+        digests |= dict.fromkeys(unknown, "")
     evaluations = [
-        evaluate(t, as_of, basis.params[t.clinic_id], horizon_days=hold_days_for(t.patient_id, as_of))
+        evaluate(t, as_of, params[t.clinic_id], horizon_days=hold_days_for(t.patient_id, as_of))
         for t in timelines.values()
     ]
-    digests = {t.patient_id: "" if t.clinic_id in unknown else basis.digests[t.clinic_id] for t in timelines.values()}
     with transaction.atomic():  # one transaction for the alerts and the state: fewer round trips
         result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
-        _record_states(evaluations, versions, as_of, digests)
+        _record_states(evaluations, versions, as_of, {t.patient_id: digests[t.clinic_id] for t in timelines.values()})
     _forget_marks(e.patient_id for e in evaluations)
     return evaluations, result
 
@@ -132,10 +134,11 @@ def current_basis(fresh: bool = True) -> Basis:
     data. That is safe because the parameters an evaluation uses and the digest it records come from
     the same read, made before its data: after a change, its digest is older than the clinic's and the
     sweep evaluates the patient again. The sweep, which decides who is skipped, reads it fresh.
-    Changes saved in this process are seen at once (signals.py).
+    Changes saved in this process are seen at once (signals.py); a worker sees a change saved by the
+    web process within `BASIS_REUSE_SECONDS`.
     """
     global _recent
-    now = time.monotonic()
+    now, generation = time.monotonic(), _generation
     if not fresh and _recent is not None and now - _recent[0] < BASIS_REUSE_SECONDS:
         return _recent[1]
     analytes = list(Analyte.objects.order_by("pk").values_list())
@@ -155,17 +158,20 @@ def current_basis(fresh: bool = True) -> Basis:
     }
     code_at = [field.attname for field in Analyte._meta.concrete_fields].index("code")
     basis = Basis(params, digests, {row[0]: row[code_at] for row in analytes})
-    _recent = (now, basis)
+    if generation == _generation:  # not forgotten while this was read (by another thread)
+        _recent = (now, basis)
     return basis
 
 
 BASIS_REUSE_SECONDS = 60
 _recent: tuple[float, Basis] | None = None  # (when, what) this process last read
+_generation = 0  # how many times this process was told to forget it
 
 
 def forget_basis() -> None:
     """The next evaluation in this process reads the basis again (a parameter, range or analyte changed)."""
-    global _recent
+    global _recent, _generation
+    _generation += 1
     _recent = None
 
 

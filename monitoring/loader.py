@@ -515,8 +515,9 @@ def fetch(sql: str, params=None) -> list[tuple]:
     per-row converters: the sweep reads millions of lab rows, and they cost more than the read).
 
     On PostgreSQL through a cursor that binds the parameters on the server, prepares the statement once
-    per connection (with a generic plan: settings.py) and reads the rows in binary: planning the patient
-    tables' UNION ALL took most of its time, and re-evaluating one patient runs it again and again.
+    per connection (with a generic plan: settings.AIH_PREPARED_STATEMENTS) and reads the rows in binary:
+    planning the patient tables' UNION ALL took most of its time, and re-evaluating one patient runs it
+    again and again.
     Dates from SQLite are ISO text: the caller parses them.
     """
     with _cursor() as cursor:
@@ -533,12 +534,16 @@ def fetch_batches(sql: str, params=None, batch_size: int = LAB_FETCH_BATCH):
 
 
 def _cursor():
-    """Django's cursor; on PostgreSQL one that prepares (`fetch`), wrapped by Django all the same
-    (query logging, execute wrappers, error translation)."""
+    """Django's cursor; on PostgreSQL one that prepares (`fetch`), made the way Django makes its own
+    (health check and reconnection, thread check, error translation) and wrapped the same way (query
+    logging, execute wrappers)."""
     if connection.vendor != "postgresql":
         return connection.cursor()
+    connection.validate_thread_sharing()
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
-    raw = _preparing_cursor_class()(connection.connection)
+    with connection.wrap_database_errors:
+        raw = _preparing_cursor_class()(connection.connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
@@ -548,7 +553,7 @@ def _preparing_cursor_class():
 
     class PreparingCursor(psycopg.Cursor):
         """Server-side binding; every statement prepared on its first execution (if the connection allows
-        prepared statements at all: `prepare_threshold`, settings.py); rows in binary."""
+        prepared statements at all: settings.AIH_PREPARED_STATEMENTS); rows in binary."""
 
         def execute(self, query, params=None, **kwargs):
             return super().execute(query, params, prepare=True, binary=True)

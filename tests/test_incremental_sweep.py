@@ -180,6 +180,23 @@ def test_a_patient_of_a_clinic_newer_than_the_remembered_basis_is_evaluated_and_
     assert due_patient_ids(DAY) == []
 
 
+def test_in_a_batch_with_a_new_clinic_the_others_keep_the_basis_read_before_their_data():
+    known = insufficient_responder()
+    evaluated(known)  # the basis is now remembered
+    ClinicalParameter.objects.bulk_create(  # another process changes the known clinic's parameters...
+        [ClinicalParameter(clinic=known.clinic, key="cbr_deadline_months", value=9, reason="trial")]
+    )
+    (clinic,) = Clinic.objects.bulk_create([Clinic(slug="new", name="New clinic")])  # ...and adds a clinic
+    newcomer = insufficient_responder(mrn="NEW-1")
+    Patient.objects.filter(pk=newcomer.pk).update(clinic=clinic)
+    evaluate_patients([known.pk, newcomer.pk], DAY)  # reads the basis again for the new clinic
+    assert "RESP-02" in open_rules(known)  # evaluated with the remembered 6 months...
+    assert due_patient_ids(DAY) == [known.pk, newcomer.pk]  # ...so not recorded as current
+    sweep(as_of=DAY)
+    assert "RESP-02" not in open_rules(known)
+    assert due_patient_ids(DAY) == []
+
+
 def test_a_reference_range_change_makes_the_clinics_patients_due():
     patient = insufficient_responder()
     evaluated(patient)
