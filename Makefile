@@ -34,6 +34,7 @@ test: $(BIN)/.dev
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/.dev
 	$(BIN)/ruff format .

@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
-from .roles import Action
+from aih_tracker.roles import Action
+from patients.models import Patient
 
 
 def require_action(action: Action) -> Callable:
@@ -30,8 +31,6 @@ def require_action(action: Action) -> Callable:
 
 
 def patients_for_user(user):
-    from patients.models import Patient
-
     patients = Patient.objects.all()
     return patients if user.is_superuser else patients.filter(clinic_id=user.clinic_id)
 

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .admin_scoping import ClinicScopedAdmin
-from .models import Clinic, User
+from aih_tracker.admin_scoping import ClinicScopedAdmin
+from aih_tracker.models import Clinic, User
 
 admin.site.site_header = "AIH Tracker administration"
 admin.site.site_title = "AIH Tracker"

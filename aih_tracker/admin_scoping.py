@@ -3,6 +3,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from monitoring.changes import enqueue_evaluation
+
 
 class ClinicScopedAdmin(SimpleHistoryAdmin):
     # Path from the model to its clinic, e.g. "patient__clinic".
@@ -20,24 +22,18 @@ class ClinicScopedAdmin(SimpleHistoryAdmin):
         # New or corrected clinical data: re-evaluate the patient once the save commits.
         patient_id = self.patient_id_of(obj)
         if patient_id:
-            from monitoring.evaluation import enqueue_evaluation
-
             enqueue_evaluation(patient_id)
 
     def delete_model(self, request, obj):
         patient_id = self.patient_id_of(obj)
         super().delete_model(request, obj)
         if patient_id and obj._meta.label != "patients.Patient":
-            from monitoring.evaluation import enqueue_evaluation
-
             enqueue_evaluation(patient_id)
 
     def delete_queryset(self, request, queryset):
         patient_ids = {self.patient_id_of(obj) for obj in queryset} - {None}
         super().delete_queryset(request, queryset)
         if queryset.model._meta.label != "patients.Patient":
-            from monitoring.evaluation import enqueue_evaluation
-
             for patient_id in patient_ids:
                 enqueue_evaluation(patient_id)
 

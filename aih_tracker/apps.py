@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_default_clinic(sender, **kwargs) -> None:
-    from .models import DEFAULT_CLINIC_SLUG, Clinic
+    from aih_tracker.models import DEFAULT_CLINIC_SLUG, Clinic
 
     Clinic.objects.get_or_create(slug=DEFAULT_CLINIC_SLUG, defaults={"name": "Default clinic"})
 

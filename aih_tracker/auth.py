@@ -1,6 +1,6 @@
 from django.contrib.auth.backends import ModelBackend
 
-from .roles import model_permissions_for
+from aih_tracker.roles import model_permissions_for
 
 
 class RoleBackend(ModelBackend):

@@ -1,6 +1,7 @@
 from functools import partial
 
-from .roles import Action
+from aih_tracker.roles import Action
+from monitoring.alerts.queue import urgent_count
 
 
 def roles(request):
@@ -13,6 +14,4 @@ def roles(request):
 
 def _urgent_alerts(user) -> int:
     """Open critical + high alerts of the user's clinic (the nav badge). Called only when rendered."""
-    from monitoring.queue import urgent_count
-
     return urgent_count(user)

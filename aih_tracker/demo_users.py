@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import Clinic, User
-from .roles import Role
+from aih_tracker.models import Clinic, User
+from aih_tracker.roles import Role
 
 DEMO_PASSWORD = "aih-demo-2026"
 

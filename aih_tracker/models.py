@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .roles import Action, Role, actions_for
+from aih_tracker.roles import Action, Role, actions_for
 
 DEFAULT_CLINIC_SLUG = "default"
 

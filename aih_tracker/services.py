@@ -1,6 +1,6 @@
 from django.utils import timezone
 
-from .models import Heartbeat
+from aih_tracker.models import Heartbeat
 
 
 def record_heartbeat(name: str) -> None:

@@ -104,7 +104,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
-# PostgreSQL: the evaluation's loader prepares its statements once per connection (monitoring/loader.py,
+# PostgreSQL: the evaluation's loader prepares its statements once per connection (monitoring/engine/cache.py,
 # `fetch`); Django's own cursors bind client-side and never prepare, so this changes nothing else. Each
 # new connection also asks for generic plans (aih_tracker/apps.py): the statements take any number of
 # patient ids as one array, and PostgreSQL would otherwise re-plan each execution for its ids, which is
@@ -191,7 +191,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Cache: the dashboard's daily cohort snapshot (monitoring/dashboard.py), shared by web processes
+# Cache: the dashboard's daily cohort snapshot (monitoring/alerts/dashboard.py), shared by web processes
 # and Celery workers. Redis when there is one, else files under var/ (the embedded default).
 if os.environ.get("REDIS_URL"):
     CACHES = {
@@ -231,9 +231,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "300"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_TIMEZONE = TIME_ZONE
-# However long a patient's findings could hold (monitoring/horizon.py), the nightly sweep re-evaluates
+# However long a patient's findings could hold (monitoring/engine/horizon.py), the nightly sweep re-evaluates
 # them at least this often: a safety net, not a clinical number.
 AIH_EVALUATION_MAX_HOLD_DAYS = int(os.environ.get("AIH_EVALUATION_MAX_HOLD_DAYS", "28"))
+# The engine's speed machinery (monitoring/engine/cache.py): how long an evaluation may reuse the clinics'
+# parameters and digests read by this process (0: read them for every evaluation), and whether a worker
+# freezes its start-up objects out of the garbage collector's view.
+AIH_BASIS_REUSE_SECONDS = int(os.environ.get("AIH_BASIS_REUSE_SECONDS", "60"))
+AIH_GC_FREEZE = os.environ.get("AIH_GC_FREEZE", "1") == "1"
 
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {

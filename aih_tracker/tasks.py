@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .services import record_heartbeat
+from aih_tracker.services import record_heartbeat
 
 
 @shared_task(ignore_result=True)

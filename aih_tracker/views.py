@@ -3,7 +3,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .models import Heartbeat
+from aih_tracker.models import Heartbeat
 
 
 @require_GET

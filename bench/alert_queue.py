@@ -184,7 +184,7 @@ def cohort_snapshot_cached() -> bool:
     from django.core.cache import cache
     from django.utils import timezone
 
-    from monitoring.dashboard import _key
+    from monitoring.alerts.dashboard import _key
 
     return cache.get(_key("all", timezone.localdate())) is not None
 
@@ -218,7 +218,7 @@ def main(argv=None) -> dict:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from monitoring.dashboard import refresh_cohort_snapshots
+    from monitoring.alerts.dashboard import refresh_cohort_snapshots
     from monitoring.evaluation import sweep
     from monitoring.models import Alert
     from patients.demo_cohort import seed_demo_cohort

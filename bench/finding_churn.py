@@ -34,8 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def contents(timeline, as_of: date, params) -> dict[str, dict]:
-    from monitoring.alerts import _content
-    from monitoring.engine import evaluate
+    from monitoring.alerts.reconcile import _content
+    from monitoring.engine.evaluate import evaluate
 
     return {f.rule_id: _content(f) for f in evaluate(timeline, as_of, params).findings}
 
@@ -45,8 +45,8 @@ def main(argv=None) -> None:
     import django
 
     django.setup()
-    from monitoring.loader import load_timelines
-    from monitoring.parameters import parameters_for_clinic
+    from monitoring.clinic_parameters import parameters_for_clinic
+    from monitoring.engine.loader import load_timelines
     from monitoring.rules.base import truncate
     from patients.models import Patient
 

@@ -93,7 +93,8 @@ def sample_patients(patient_ids: list[int], samples: int) -> list[int]:
 
 def loader_query_read(patient_ids: list[int], chunk: int) -> int:
     """A second baseline: exactly the loader's lab query (dates cast by the database), plain tuples."""
-    from monitoring.loader import fetch_batches, lab_rows_sql
+    from monitoring.engine.cache import fetch_batches
+    from monitoring.engine.loader import lab_rows_sql
 
     rows = 0
     for start in range(0, len(patient_ids), chunk):
@@ -117,7 +118,7 @@ def sweep_chunks(patient_ids: list[int], chunk: int, workers: int = 1, as_of: da
 
     from django.db import connections
 
-    from monitoring.alerts import ReconcileResult
+    from monitoring.alerts.reconcile import ReconcileResult
 
     jobs = [(patient_ids[start : start + chunk], as_of) for start in range(0, len(patient_ids), chunk)]
     if workers > 1 and jobs:
@@ -146,8 +147,8 @@ def nightly_sweeps(patient_ids: list[int], chunk: int, workers: int, nights: int
     from django.utils import timezone
 
     from monitoring.evaluation import due_patient_ids
+    from monitoring.labs.services import LabValue, record_lab_result
     from monitoring.models import Analyte
-    from monitoring.services import LabValue, record_lab_result
     from patients.models import Patient
 
     alt = Analyte.objects.get(code="alt")
@@ -171,14 +172,14 @@ def one_patient_after_a_new_lab(
 ) -> tuple[list[float], list[float]]:
     """Seconds per sample: (save + re-evaluation, the re-evaluation alone: what the task runs); with
     `baseline`, also time a plain read of the patient's lab rows just before."""
-    from aih_tracker.celery import freeze_startup_objects
+    from monitoring.engine.cache import freeze_loaded_objects
     from monitoring.evaluation import evaluate_patients
+    from monitoring.labs.services import LabValue, record_lab_result
     from monitoring.models import Analyte
-    from monitoring.services import LabValue, record_lab_result
     from patients.models import Patient
 
     alt = Analyte.objects.get(code="alt")
-    freeze_startup_objects()  # as a worker does once it has started
+    freeze_loaded_objects()  # as a worker does once it has started
     total, evaluation = [], []
     try:
         for pid in sample_patients(patient_ids, samples):

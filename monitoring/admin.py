@@ -1,8 +1,7 @@
 from django.contrib import admin
 
 from aih_tracker.admin_scoping import ClinicScopedAdmin
-
-from .models import (
+from monitoring.models import (
     Alert,
     AlertAction,
     Analyte,

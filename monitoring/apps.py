@@ -3,8 +3,8 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_analytes(sender, **kwargs) -> None:
-    from .catalogue import sync_analyte_catalogue
-    from .models import Analyte
+    from monitoring.catalogue import sync_analyte_catalogue
+    from monitoring.models import Analyte
 
     sync_analyte_catalogue(Analyte)
 
@@ -16,6 +16,9 @@ class MonitoringConfig(AppConfig):
         # The catalogue is code; keep the table in step with it after every migrate.
         post_migrate.connect(_sync_analytes, sender=self)
         # Any change to a patient's timeline makes their evaluation due (the incremental sweep).
-        from . import signals
+        from monitoring import signals
+        from monitoring.rules import load_rules
 
         signals.connect()
+        # The rules register themselves in the engine's registry when imported (engine/evaluate.py).
+        load_rules()

@@ -8,8 +8,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from .catalogue import UnitNotAccepted, to_canonical
-from .parameters import BY_KEY
+from monitoring.catalogue import UnitNotAccepted, to_canonical
+from monitoring.parameters import BY_KEY
 
 
 class Analyte(models.Model):
@@ -546,9 +546,9 @@ class LocalCode(models.Model):
 class EvaluationState(models.Model):
     """When a patient was last evaluated, and until when that evaluation holds (the incremental sweep).
 
-    Every change to the patient's data bumps `data_version` in the same transaction (evaluation.py
+    Every change to the patient's data bumps `data_version` in the same transaction (monitoring/changes.py
     `mark_changed`); an evaluation records the version it read, the first day its findings could
-    differ (horizon.py) and what it was computed from (rules, parameters, reference ranges). The
+    differ (engine/horizon.py) and what it was computed from (rules, parameters, reference ranges). The
     nightly sweep evaluates exactly the patients for whom any of these no longer matches.
     """
 

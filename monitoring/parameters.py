@@ -1,7 +1,7 @@
 """Clinical parameters: every threshold and interval the rules use, with its default and source.
 
 This is the one place a clinical number is written. A clinic admin overrides a value per
-clinic (ClinicalParameter rows, editable in the admin); `parameters_for_clinic()` merges the
+clinic (ClinicalParameter rows, editable in the admin); `clinic_parameters.parameters_for_clinic()` merges the
 overrides over these defaults. Defaults follow clinical-rules.md §0A ("Version 1 defaults").
 """
 
@@ -663,7 +663,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),
-    # Clinic dashboard: cohort tiles and quality measures (monitoring/quality.py). They also use
+    # Clinic dashboard: cohort tiles and quality measures (monitoring/alerts/quality.py). They also use
     # cbr_deadline_months (response deadline and the < / ≥ 6 months split) and dexa_overdue_months.
     Parameter(
         "quality_induction_window_months",
@@ -710,20 +710,3 @@ BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS}
 
 def defaults() -> dict[str, Any]:
     return {p.key: p.default for p in PARAMETERS}
-
-
-def parameters_for_clinic(clinic_id: int) -> dict[str, Any]:
-    """Defaults overlaid with the clinic's overrides."""
-    return all_clinic_parameters([clinic_id])[clinic_id]
-
-
-def all_clinic_parameters(clinic_ids) -> dict[int, dict[str, Any]]:
-    """{clinic id: its parameters} for these clinics, in one query."""
-    from .models import ClinicalParameter
-
-    by_clinic = {clinic_id: defaults() for clinic_id in clinic_ids}
-    overrides = ClinicalParameter.objects.filter(clinic_id__in=list(by_clinic)).order_by()
-    for clinic_id, key, value in overrides.values_list("clinic_id", "key", "value"):
-        if key in by_clinic[clinic_id]:
-            by_clinic[clinic_id][key] = value
-    return by_clinic

@@ -1,4 +1,4 @@
-"""Every saved or deleted row of a patient's timeline marks the patient changed (evaluation.py).
+"""Every saved or deleted row of a patient's timeline marks the patient changed (monitoring/changes.py).
 
 The services, importers and admin also queue an evaluation; these receivers are the net under any
 other path (a shell, a data migration, a future form), so that the incremental nightly sweep never
@@ -11,11 +11,15 @@ ranges, the analyte catalogue) makes this process's next evaluation read the bas
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from aih_tracker.models import Clinic
+from monitoring.changes import mark_changed
+from monitoring.engine.cache import forget_basis
+from monitoring.engine.loader import PATIENT_TABLES
+from monitoring.models import Analyte, ClinicalParameter, LabResult, ReferenceInterval
+
 
 def timeline_models() -> dict[type, str]:
-    """Every model monitoring/loader.py reads into a Timeline, with the attribute path to its patient's id."""
-    from .loader import PATIENT_TABLES
-    from .models import LabResult
+    """Every model monitoring/engine/loader.py reads into a Timeline, with the attribute path to its patient's id."""
 
     def path(table) -> str:
         if table.patient == "pk":
@@ -43,22 +47,14 @@ def _changed(sender, instance, **kwargs) -> None:
         return
     patient_id = _patient_id(instance, _PATHS[sender])
     if patient_id is not None:
-        from .evaluation import mark_changed
-
         mark_changed([patient_id])
 
 
 def basis_models() -> list[type]:
-    from aih_tracker.models import Clinic
-
-    from .models import Analyte, ClinicalParameter, ReferenceInterval
-
     return [Clinic, ClinicalParameter, ReferenceInterval, Analyte]
 
 
 def _basis_changed(sender, **kwargs) -> None:
-    from .evaluation import forget_basis
-
     forget_basis()
     transaction.on_commit(forget_basis)  # and again once others can read it
 

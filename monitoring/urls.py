@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import import_views, quarantine_views, views
+from monitoring.alerts import views
+from monitoring.interop import import_views, quarantine_views
 
 app_name = "monitoring"
 urlpatterns = [

@@ -1,8 +1,7 @@
 from django.contrib import admin
 
 from aih_tracker.admin_scoping import ClinicScopedAdmin, register_patient_records
-
-from .models import (
+from patients.models import (
     AcuteSevereEpisode,
     Autoantibody,
     ContraceptionRecord,

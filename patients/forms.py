@@ -10,12 +10,10 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, formset_factory, inlineformset_factory
 from django.utils import timezone
 
+from monitoring.labs import entry as lab_entry
+from monitoring.labs.services import LabValue, convert_lab_value
 from monitoring.models import Analyte
-from monitoring.services import LabValue, convert_lab_value
-from regimens.models import AdherenceMethod, AdverseEvent, MedicationCourse
-
-from . import lab_entry
-from .models import (
+from patients.models import (
     Ascites,
     Autoantibody,
     ContraceptionRecord,
@@ -27,7 +25,8 @@ from .models import (
     Vaccination,
     WeightMeasurement,
 )
-from .services import LabEntry, current_dose, find_mrn_owner
+from patients.services import LabEntry, collection_time, current_dose, find_mrn_owner
+from regimens.models import AdherenceMethod, AdverseEvent, MedicationCourse
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -447,8 +446,6 @@ class LabContext:
     """What every lab row needs to check itself: the patient's sex, parameters, defaults, date, earlier results."""
 
     def __init__(self, *, sex, params, ranges, collected_on: date | None, existing: dict[str, list[float]]):
-        from .services import collection_time
-
         self.sex, self.params, self.ranges, self.existing = sex, params, ranges, existing
         self.collected_on = collected_on
         self.collected_at = collection_time(collected_on) if collected_on else timezone.now()

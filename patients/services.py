@@ -10,12 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from monitoring.evaluation import enqueue_evaluation
+from monitoring.changes import enqueue_evaluation
+from monitoring.labs.services import LabValue, record_lab_result
 from monitoring.models import Analyte
-from monitoring.services import LabValue, record_lab_result
+from patients.models import Patient, Visit, WeightMeasurement
 from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse
-
-from .models import Patient, Visit, WeightMeasurement
 
 
 class DuplicateMRN(ValidationError):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_intake, views_visit
+from patients import views, views_intake, views_visit
 
 app_name = "patients"
 urlpatterns = [

@@ -5,10 +5,9 @@ from django.utils import timezone
 
 from aih_tracker.access import get_patient_for_user, patients_for_user, require_action
 from aih_tracker.roles import Action
-
-from .models import PatientStatus
-from .summary import chart_choice, chart_context, load_patient_page, patient_summary, physician_panel
-from .summary import clinic_summary as gp_summary
+from monitoring.record.summary import chart_choice, chart_context, load_patient_page, patient_summary, physician_panel
+from monitoring.record.summary import clinic_summary as gp_summary
+from patients.models import PatientStatus
 
 PATIENTS_PER_PAGE = 25
 

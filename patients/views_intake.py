@@ -12,10 +12,9 @@ from django.views.decorators.http import require_GET
 from aih_tracker.access import get_patient_for_user, require_action
 from aih_tracker.models import Clinic
 from aih_tracker.roles import Action
-
-from .forms import INTAKE_FORMSETS, PatientForm
-from .models import Patient
-from .services import DuplicateMRN, save_patient_intake
+from patients.forms import INTAKE_FORMSETS, PatientForm
+from patients.models import Patient
+from patients.services import DuplicateMRN, save_patient_intake
 
 TEMPLATE = "patients/patient_form.html"
 

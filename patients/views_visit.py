@@ -14,15 +14,23 @@ from django.views.decorators.http import require_GET, require_POST
 from aih_tracker.access import get_patient_for_user, require_action
 from aih_tracker.roles import Action
 from monitoring.catalogue import VISIT_PANEL
+from monitoring.clinic_parameters import parameters_for_clinic
+from monitoring.labs import entry as lab_entry
+from monitoring.labs.ranges import default_ranges
 from monitoring.models import Analyte
-from monitoring.parameters import parameters_for_clinic
+from patients.forms import (
+    AdverseEventForm,
+    AdverseEventFormSet,
+    LabContext,
+    LabFormSet,
+    LabRowForm,
+    MedicineFormSet,
+    VisitForm,
+)
+from patients.models import Patient
+from patients.services import AdverseEventEntry, MedicineEntry, VisitEntry, log_visit
+from patients.views_intake import total_forms, with_extra_row
 from regimens.models import AdverseEvent, MedicationCourse
-
-from . import lab_entry
-from .forms import AdverseEventForm, AdverseEventFormSet, LabContext, LabFormSet, LabRowForm, MedicineFormSet, VisitForm
-from .models import Patient
-from .services import AdverseEventEntry, MedicineEntry, VisitEntry, log_visit
-from .views_intake import total_forms, with_extra_row
 
 TEMPLATE = "patients/visit_form.html"
 
@@ -39,9 +47,7 @@ class VisitScreen:
         self.data = data
         self.analytes = {a.code: a for a in Analyte.objects.all()}
         self.params = parameters_for_clinic(patient.clinic_id)
-        self.ranges = lab_entry.default_ranges(
-            clinic_id=patient.clinic_id, sex=patient.sex, analytes=self.analytes.values()
-        )
+        self.ranges = default_ranges(clinic_id=patient.clinic_id, sex=patient.sex, analytes=self.analytes.values())
         self.courses = {c.pk: c for c in MedicationCourse.objects.filter(patient=patient).select_related("drug")}
         self.visit_form = VisitForm(
             data, patient=patient, initial={"visit_date": _today(), "labs_collected_on": _today()}

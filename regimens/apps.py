@@ -3,8 +3,8 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_drugs(sender, **kwargs) -> None:
-    from .catalogue import sync_drug_catalogue
-    from .models import Drug
+    from regimens.catalogue import sync_drug_catalogue
+    from regimens.models import Drug
 
     sync_drug_catalogue(Drug)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from monitoring.formulas import mg_per_kg
+from monitoring.engine.formulas import mg_per_kg
 
 
 class DoseUnit(StrEnum):

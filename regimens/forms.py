@@ -8,15 +8,15 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from monitoring.clinic_parameters import parameters_for_clinic
 from patients.models import Patient
-
-from .dosing import DOSE_UNIT_CHOICES, DoseUnit, describe_conversion, describe_per_kg, mg_per_day_from_mg_per_kg
-from .models import AdverseEvent, AdverseEventKind, Drug, MedicationCourse, TaperStep
-from .protocols import BY_CODE as PROTOCOLS
-from .protocols import PROTOCOLS as ALL_PROTOCOLS
-from .protocols import protocols_for, uses_normalisation
-from .services import STOP_REASONS, StepInput, latest_weight, validate_steps
-from .taper import PlannedStep, TaperError, generate_taper
+from regimens.dosing import DOSE_UNIT_CHOICES, DoseUnit, describe_conversion, describe_per_kg, mg_per_day_from_mg_per_kg
+from regimens.models import AdverseEvent, AdverseEventKind, Drug, MedicationCourse, TaperStep
+from regimens.protocols import BY_CODE as PROTOCOLS
+from regimens.protocols import PROTOCOLS as ALL_PROTOCOLS
+from regimens.protocols import protocols_for, uses_normalisation
+from regimens.services import STOP_REASONS, StepInput, latest_weight, validate_steps
+from regimens.taper import PlannedStep, TaperError, generate_taper
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -151,7 +151,6 @@ class StartCourseForm(DoseFields):
 
     @property
     def params(self) -> dict:
-        from monitoring.parameters import parameters_for_clinic
 
         return parameters_for_clinic(self.patient.clinic_id)
 
@@ -297,7 +296,6 @@ class TaperPlanForm(forms.Form):
         if start < self.course.started_on:
             self.add_error("starts_on", "The plan cannot start before the course.")
             return cleaned
-        from monitoring.parameters import parameters_for_clinic
 
         weight = latest_weight(self.course.patient, start)
         try:

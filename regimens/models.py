@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from .catalogue import DrugClass
+from regimens.catalogue import DrugClass
 
 
 class Drug(models.Model):

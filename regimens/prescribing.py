@@ -1,7 +1,7 @@
 """Prescribing safety checks: the engine's own rules, run on the timeline with the prescription added.
 
 Nothing here decides what is safe. `proposed_timeline()` adds the proposed change to the patient's
-plain-data timeline (a new course is marked `planned`, as monitoring/timeline.py provides for);
+plain-data timeline (a new course is marked `planned`, as monitoring/engine/timeline.py provides for);
 `monitoring.engine.evaluate()` runs every rule on it; what the prescription *adds* (findings that
 are not there without it) among the prescribing rules is what the physician sees. Critical
 findings block until the physician gives an override reason.
@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from monitoring.engine import evaluate
-from monitoring.rules.base import Finding, NotEvaluable, Severity
-from monitoring.timeline import Course, Dose, Timeline
+from monitoring.engine.context import Finding, NotEvaluable, Severity
+from monitoring.engine.evaluate import evaluate
+from monitoring.engine.timeline import Course, Dose, Timeline
 
 # The rules issue 4 asks to check at the moment of prescribing (clinical-rules.md §2.3, §2.7).
 PRESCRIBING_RULES: tuple[str, ...] = (

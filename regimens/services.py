@@ -14,14 +14,13 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from monitoring.evaluation import enqueue_evaluation
-from monitoring.loader import load_timelines
-from monitoring.parameters import parameters_for_clinic
-from monitoring.rules.base import Finding
-from monitoring.timeline import Timeline
+from monitoring.changes import enqueue_evaluation
+from monitoring.clinic_parameters import parameters_for_clinic
+from monitoring.engine.context import Finding
+from monitoring.engine.loader import load_timelines
+from monitoring.engine.timeline import Timeline
 from patients.models import Patient, WeightMeasurement
-
-from .models import (
+from regimens.models import (
     AdverseEvent,
     DoseChange,
     Drug,
@@ -31,10 +30,10 @@ from .models import (
     TaperPlan,
     TaperStep,
 )
-from .prescribing import NewCourse, Prescription, SafetyCheck, check_prescription
-from .protocols import BY_CODE as PROTOCOLS
-from .protocols import TAPER_STEP_GRACE_DAYS
-from .taper import StepStatus, step_status
+from regimens.prescribing import NewCourse, Prescription, SafetyCheck, check_prescription
+from regimens.protocols import BY_CODE as PROTOCOLS
+from regimens.protocols import TAPER_STEP_GRACE_DAYS
+from regimens.taper import StepStatus, step_status
 
 # What a physician may give as the reason a course stops ("switch" is how the switch is noted).
 STOP_REASONS = [(value, label) for value, label in StopReason.choices if value != StopReason.SWITCH]

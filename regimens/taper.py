@@ -14,7 +14,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from .protocols import (
+from regimens.protocols import (
     DEFAULT_NORMALISATION_WEEKS,
     DOSE_ROUNDING_MG,
     TAPER_STEP_GRACE_DAYS,

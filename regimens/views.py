@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from aih_tracker.access import get_patient_for_user, require_action
 from aih_tracker.roles import Action
-
-from . import services
-from .forms import (
+from regimens import services
+from regimens.forms import (
     ChangeDoseForm,
     OverrideForm,
     StartCourseForm,
@@ -27,10 +26,10 @@ from .forms import (
     TaperStepFormSet,
     step_initial,
 )
-from .models import AdverseEvent, AdverseEventKind, MedicationCourse, PrescribingOverride, TaperPlan
-from .prescribing import PRESCRIBING_RULES, Prescription
-from .protocols import BY_CODE as PROTOCOLS
-from .services import PrescribingBlocked
+from regimens.models import AdverseEvent, AdverseEventKind, MedicationCourse, PrescribingOverride, TaperPlan
+from regimens.prescribing import PRESCRIBING_RULES, Prescription
+from regimens.protocols import BY_CODE as PROTOCOLS
+from regimens.services import PrescribingBlocked
 
 
 def _course(patient, course_pk: int) -> MedicationCourse:

@@ -31,7 +31,7 @@ def fresh_loinc_map(monkeypatch):
 def fresh_evaluation_basis(monkeypatch):
     # Evaluations reuse the basis (parameters, digests) for a minute per process; tests reuse clinic ids with
     # other parameters, so each test starts with none remembered.
-    monkeypatch.setattr("monitoring.evaluation._recent", None)
+    monkeypatch.setattr("monitoring.engine.cache._recent", None)
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from aih_tracker.roles import Role
-from monitoring.evidence import days_ago
-from monitoring.models import Alert, AlertAction, AlertActionKind, AlertStatus, ClinicalParameter, Resolution
-from monitoring.services import (
+from monitoring.alerts.evidence import days_ago
+from monitoring.alerts.services import (
     AlertAlreadyHandled,
     acknowledge_alert,
     assign_alert,
@@ -17,6 +16,7 @@ from monitoring.services import (
     resolve_alert,
     snooze_alert,
 )
+from monitoring.models import Alert, AlertAction, AlertActionKind, AlertStatus, ClinicalParameter, Resolution
 from tests.factories import ClinicFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from monitoring.alerts import reconcile
+from monitoring.alerts.reconcile import reconcile
 from monitoring.models import Alert, AlertActionKind, AlertStatus, Resolution
 from monitoring.rules.base import Finding, Severity
 from tests.factories import PatientFactory

@@ -59,8 +59,8 @@ def test_history_is_visible_in_the_admin_to_a_physician(client, make_user):
 def test_results_stored_in_bulk_get_the_history_rows_simple_history_would_write(make_user):
     from datetime import UTC, datetime
 
+    from monitoring.labs.services import LabValue, NewLabResult, record_lab_results
     from monitoring.models import Analyte, LabResult, LabSource
-    from monitoring.services import LabValue, NewLabResult, record_lab_results
     from tests.factories import PatientFactory
 
     nurse, patient = make_user(Role.NURSE), PatientFactory()

@@ -2,10 +2,10 @@
 
 from datetime import date
 
-from monitoring import charts
-from monitoring.charts import ScorePoint
+from monitoring.engine.timeline import Dose
 from monitoring.parameters import defaults
-from monitoring.timeline import Dose
+from monitoring.record import charts
+from monitoring.record.charts import ScorePoint
 from tests.timelines import TimelineBuilder
 
 TODAY = date(2026, 1, 15)

@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 
 from aih_tracker.models import Clinic
 from aih_tracker.roles import Role
+from monitoring.clinic_parameters import parameters_for_clinic
 from monitoring.models import ClinicalParameter
-from monitoring.parameters import BY_KEY, PARAMETERS, parameters_for_clinic
+from monitoring.parameters import BY_KEY, PARAMETERS
 from tests.factories import ClinicFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from aih_tracker.roles import Role
+from monitoring.alerts.quality import km_median
 from monitoring.models import Alert, AlertStatus, Resolution, Severity
-from monitoring.quality import km_median
 from patients.models import DexaScan
 from regimens.models import AdherenceMethod, AdherenceRecord
 from tests.factories import (
@@ -258,7 +258,8 @@ def test_the_nav_badge_refreshes_after_an_alert_action(client, make_user, alerts
 
 
 def test_a_missed_nightly_refresh_shows_the_latest_snapshot_and_queues_one(client, make_user, cohort, monkeypatch):
-    from monitoring import dashboard, tasks
+    from monitoring import tasks
+    from monitoring.alerts import dashboard
 
     queued = []
     monkeypatch.setattr(tasks.refresh_cohort_snapshots, "delay", lambda: queued.append(1))
@@ -275,7 +276,8 @@ def test_a_missed_nightly_refresh_shows_the_latest_snapshot_and_queues_one(clien
 def test_a_large_cohort_without_any_snapshot_gets_a_placeholder_and_a_queued_refresh(
     client, make_user, cohort, monkeypatch
 ):
-    from monitoring import dashboard, tasks
+    from monitoring import tasks
+    from monitoring.alerts import dashboard
 
     queued = []
     monkeypatch.setattr(tasks.refresh_cohort_snapshots, "delay", lambda: queued.append(1))

@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from monitoring.decision_support import decision_support, score_history
 from monitoring.parameters import defaults
+from monitoring.record.decision_support import decision_support, score_history
 from tests.timelines import TimelineBuilder, run
 
 TODAY = date(2026, 1, 15)
@@ -130,7 +130,7 @@ def test_meld_and_child_pugh_now_and_over_time():
 
 
 def test_sources_link_seed_ids_to_the_source_list_and_dois_out():
-    from monitoring.decision_support import source_parts
+    from monitoring.record.decision_support import source_parts
 
     parts = source_parts("S004 Table 1; Pape, J Hepatol 2022, doi:10.1016/j.jhep.2021.12.041.")
     assert parts[0] == ("S004", "#source-S004")

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitoring.alerts import reconcile
-from monitoring.engine import evaluate
+from monitoring.alerts.reconcile import reconcile
+from monitoring.engine.evaluate import evaluate
+from monitoring.engine.loader import load_timelines
 from monitoring.evaluation import evaluate_patients
-from monitoring.loader import load_timelines
+from monitoring.labs.services import LabValue, record_lab_result
 from monitoring.models import Alert
 from monitoring.parameters import defaults
 from monitoring.rules.base import Finding, Severity
-from monitoring.services import LabValue, record_lab_result
 from regimens.models import DoseChange
 from tests.factories import CourseFactory, PatientFactory, analyte
 from tests.strategies import as_of_dates, timelines

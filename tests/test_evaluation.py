@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from monitoring.evaluation import evaluate_patients, sweep
+from monitoring.labs.services import LabValue, record_lab_result
 from monitoring.models import Alert, AlertStatus, LabResult
-from monitoring.services import LabValue, record_lab_result
 from regimens.models import DoseChange
 from tests.factories import CourseFactory, LabResultFactory, PatientFactory, analyte
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from django.db import transaction
 
-from monitoring.evaluation import enqueue_evaluation
-from monitoring.services import LabValue, record_lab_result
+from monitoring.changes import enqueue_evaluation
+from monitoring.labs.services import LabValue, record_lab_result
 from tests.factories import PatientFactory, analyte
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr("monitoring.evaluation._send_evaluation", calls.append)
-    monkeypatch.setattr("monitoring.evaluation._send_evaluation_chunk", lambda ids: calls.append(tuple(ids)))
+    monkeypatch.setattr("monitoring.changes._send_evaluation", calls.append)
+    monkeypatch.setattr("monitoring.changes._send_evaluation_chunk", lambda ids: calls.append(tuple(ids)))
     return calls
 
 

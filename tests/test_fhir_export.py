@@ -12,8 +12,8 @@ from aih_tracker.roles import Role
 from monitoring.evaluation import evaluate_patients
 from monitoring.interop.fhir import import_fhir_text
 from monitoring.interop.fhir_export import export_patient, export_patient_json
+from monitoring.labs.services import LabValue, record_lab_result
 from monitoring.models import Alert, InboundStatus, LabResult, LabSource
-from monitoring.services import LabValue, record_lab_result
 from patients.models import CirrhosisBasis, DexaScan, LiverBiopsy, Patient, PregnancyEpisode, WeightMeasurement
 from regimens.models import MedicationCourse, StopReason
 from tests.factories import (

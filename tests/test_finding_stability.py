@@ -1,6 +1,6 @@
 """A finding's stored content does not change merely because a day passed.
 
-reconcile (monitoring/alerts.py) rewrites an open alert, with a history row, whenever the content it
+reconcile (monitoring/alerts/reconcile.py) rewrites an open alert, with a history row, whenever the content it
 stores changes; a day count in a finding ("149 days ago") would rewrite the alert every night with
 no clinical change. Rules store dates, and the pages count the days when they are shown
 (monitoring.evidence.DAY_COUNTS).
@@ -16,12 +16,12 @@ from datetime import date, timedelta
 import pytest
 from django.db import transaction
 
-from monitoring.alerts import _content
-from monitoring.engine import evaluate
-from monitoring.loader import load_timelines
+from monitoring.alerts.reconcile import _content
+from monitoring.engine.evaluate import evaluate
+from monitoring.engine.loader import load_timelines
+from monitoring.engine.schedule import FBC, LFT, ScheduleItem
 from monitoring.parameters import defaults
 from monitoring.rules.base import truncate
-from monitoring.schedule import FBC, LFT, ScheduleItem
 from patients.demo_cohort import SCENARIOS, scenario_mrn, seed_demo_cohort
 from patients.models import Patient
 from tests.timelines import TimelineBuilder, d

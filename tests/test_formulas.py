@@ -2,7 +2,7 @@
 
 import pytest
 
-from monitoring.formulas import (
+from monitoring.engine.formulas import (
     child_pugh,
     fold_uln,
     is_above,

@@ -260,7 +260,7 @@ def test_a_message_stored_but_never_processed_is_finished_when_it_is_sent_again(
 
 def test_an_import_queues_one_evaluation_per_commit(patient, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr("monitoring.evaluation._send_evaluation", sent.append)
+    monkeypatch.setattr("monitoring.changes._send_evaluation", sent.append)
     with django_capture_on_commit_callbacks(execute=True):
         import_message(oru(), clinic=default_clinic())
     assert sent == [patient.pk]  # six results, one evaluation
@@ -320,7 +320,7 @@ def test_a_batch_imports_the_good_message_quarantines_the_malformed_one_and_keep
     from monitoring.interop.quarantine import receive
 
     sent = []
-    monkeypatch.setattr("monitoring.evaluation._send_evaluation", sent.append)
+    monkeypatch.setattr("monitoring.changes._send_evaluation", sent.append)
     earlier = receive(clinic=default_clinic(), kind="hl7", raw=oru("D1"), dedupe_key=dedupe_key(oru("D1")))
     InboundMessage.objects.filter(pk=earlier.pk).update(status=InboundStatus.ACCEPTED)  # imported before
     good = oru("G1", order_id="O2")

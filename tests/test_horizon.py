@@ -1,4 +1,4 @@
-"""How long an evaluation holds (monitoring/horizon.py): exact flip days, and never a day too late."""
+"""How long an evaluation holds (monitoring/engine/horizon.py): exact flip days, and never a day too late."""
 
 from datetime import date, timedelta
 
@@ -8,11 +8,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitoring.alerts import _content
-from monitoring.engine import evaluate
-from monitoring.horizon import derived, plain, tracked_as_of
-from monitoring.loader import load_timelines
-from monitoring.parameters import parameters_for_clinic
+from monitoring.alerts.reconcile import _content
+from monitoring.clinic_parameters import parameters_for_clinic
+from monitoring.engine.evaluate import evaluate
+from monitoring.engine.horizon import derived, plain, tracked_as_of
+from monitoring.engine.loader import load_timelines
 from patients.demo_cohort import SCENARIOS, seed_demo_cohort
 from patients.models import Patient
 

@@ -16,13 +16,14 @@ from django.db import transaction
 from django.db.models import F
 
 from aih_tracker.models import Clinic
-from monitoring.alerts import _content
-from monitoring.engine import evaluate
-from monitoring.evaluation import due_patient_ids, evaluate_patients, mark_changed, sweep
-from monitoring.loader import load_timelines
+from monitoring.alerts.reconcile import _content
+from monitoring.changes import mark_changed
+from monitoring.clinic_parameters import parameters_for_clinic
+from monitoring.engine.evaluate import evaluate
+from monitoring.engine.loader import load_timelines
+from monitoring.evaluation import due_patient_ids, evaluate_patients, sweep
+from monitoring.labs.services import LabValue, record_lab_result
 from monitoring.models import Alert, AlertStatus, ClinicalParameter, EvaluationState, LabResult, ReferenceInterval
-from monitoring.parameters import parameters_for_clinic
-from monitoring.services import LabValue, record_lab_result
 from patients.demo_cohort import SCENARIOS, seed_demo_cohort
 from patients.models import DexaScan, Patient, WeightMeasurement
 from regimens.models import DoseChange
@@ -207,7 +208,7 @@ def test_a_reference_range_change_makes_the_clinics_patients_due():
 def test_a_rules_change_makes_everyone_due():
     patient = insufficient_responder()
     evaluated(patient)
-    with mock.patch("monitoring.evaluation.rules_fingerprint", return_value="new release"):
+    with mock.patch("monitoring.engine.basis.rules_fingerprint", return_value="new release"):
         assert due_patient_ids(DAY) == [patient.pk]
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from monitoring.labs.services import LabValue, record_lab_result
 from monitoring.models import LabResult
-from monitoring.services import LabValue, record_lab_result
 from tests.factories import PatientFactory, analyte
 
 pytestmark = pytest.mark.django_db

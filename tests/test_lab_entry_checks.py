@@ -2,8 +2,8 @@
 
 import pytest
 
+from monitoring.labs.entry import display_unit, likely_unit_slip, same_value, unit_choices
 from monitoring.parameters import defaults
-from patients.lab_entry import display_unit, likely_unit_slip, same_value, unit_choices
 from tests.factories import analyte
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from monitoring.loader import TIMELINE_TABLES, load_timelines
+from monitoring.engine.loader import TIMELINE_TABLES, load_timelines
+from monitoring.engine.timeline import Course, Dose, Lab, Timeline
 from monitoring.models import LabResult, ReferenceInterval, ResultStatus
-from monitoring.timeline import Course, Dose, Lab, Timeline
 from patients.demo_cohort import SCENARIOS, seed_demo_cohort
 from patients.models import (
     AcuteSevereEpisode,

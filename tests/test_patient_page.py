@@ -15,7 +15,7 @@ from tests.factories import CourseFactory, DoseChangeFactory, LabResultFactory, 
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, patient, timeline (3: monitoring/loader.py), parameters, taper plans, open alerts,
+# Session, user, patient, timeline (3: monitoring/engine/loader.py), parameters, taper plans, open alerts,
 # the visits panel (2) and the regimen section (missed taper steps, prescribing overrides: 2).
 PAGE_QUERIES = 15
 

@@ -7,9 +7,9 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from aih_tracker.roles import Role
+from monitoring.alerts.recall import schedule_rows
+from monitoring.alerts.services import record_recall_contact
 from monitoring.models import RecallContact
-from monitoring.recall import schedule_rows
-from monitoring.services import record_recall_contact
 from patients.models import Patient
 from tests.factories import CourseFactory, DoseChangeFactory, PatientFactory, drug
 

@@ -4,11 +4,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from monitoring import alerts as alerts_module
-from monitoring.alerts import reconcile
+from monitoring.alerts import reconcile as alerts_module
+from monitoring.alerts.reconcile import reconcile
+from monitoring.alerts.services import acknowledge_alert, snooze_alert
 from monitoring.models import Alert, AlertActionKind, AlertStatus, Resolution
 from monitoring.rules.base import Finding, Severity
-from monitoring.services import acknowledge_alert, snooze_alert
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_a_snooze_made_while_the_engine_lowers_the_severity_is_kept(nurse, nurse
 
 
 def test_an_alert_resolved_by_a_nurse_during_the_pass_is_not_resolved_again_by_data(nurse, nurse_acts_during_the_pass):
-    from monitoring.services import resolve_alert
+    from monitoring.alerts.services import resolve_alert
 
     patient = PatientFactory()
     reconcile({patient.pk: [finding(1.2)]}, TODAY)
@@ -108,7 +108,7 @@ def test_an_alert_resolved_by_a_nurse_during_the_pass_is_not_resolved_again_by_d
 
 
 def test_a_status_change_by_the_engine_makes_the_nurses_stale_action_a_conflict(nurse):
-    from monitoring.services import AlertAlreadyHandled
+    from monitoring.alerts.services import AlertAlreadyHandled
 
     patient = PatientFactory()
     reconcile({patient.pk: [finding(1.2)]}, TODAY)

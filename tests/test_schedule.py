@@ -1,4 +1,4 @@
-"""The monitoring schedule as plain data (monitoring/schedule.py; clinical-rules.md §2.2).
+"""The monitoring schedule as plain data (monitoring/engine/schedule.py; clinical-rules.md §2.2).
 
 Each item must carry the dates the MON rules act on: the recall list and the alert queue agree.
 """
@@ -7,15 +7,9 @@ from datetime import date
 
 import pytest
 
+from monitoring.engine.schedule import FBC, LFT, antimetabolite_phases, every, monitoring_schedule
 from monitoring.parameters import defaults
 from monitoring.rules.base import Context, Severity
-from monitoring.schedule import (
-    FBC,
-    LFT,
-    antimetabolite_phases,
-    every,
-    monitoring_schedule,
-)
 from tests.timelines import AAA, TimelineBuilder, d, day, fired
 
 AZA_START = "2025-03-03"  # §2.2 MON-01 worked example

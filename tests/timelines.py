@@ -6,9 +6,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from monitoring.engine import evaluate
-from monitoring.parameters import defaults
-from monitoring.timeline import (
+from monitoring.engine.evaluate import evaluate
+from monitoring.engine.timeline import (
     AcuteEpisode,
     Biopsy,
     Course,
@@ -20,6 +19,7 @@ from monitoring.timeline import (
     Timeline,
     VisitFacts,
 )
+from monitoring.parameters import defaults
 from regimens.catalogue import DRUGS
 
 DRUG_CLASS = {d.code: d.drug_class.value for d in DRUGS}

@@ -22,10 +22,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from aih_tracker.models import Clinic
+from monitoring.changes import IMPORT_BATCH, QUICK_RETRY, task_by_name
+from monitoring.interop import hl7
+from monitoring.interop.quarantine import hash_key, process_inbound, quarantine, receive
 from monitoring.models import InboundKind, InboundMessage, InboundStatus
-
-from . import hl7
-from .quarantine import hash_key, process_inbound, quarantine, receive
 
 logger = logging.getLogger(__name__)
 
@@ -105,18 +106,11 @@ def start_batch(*, clinic, files: Iterable[tuple[str, bytes]]) -> str:
 def _enqueue(clinic_id: int, batch_id: str) -> None:
     """Queue the batch for a worker; with no broker, import it here rather than leave it waiting
     (nothing else would pick it up; the files are stored either way)."""
-    from aih_tracker.models import Clinic
-    from monitoring.tasks import import_batch
-
     try:
-        import_batch.apply_async((clinic_id, batch_id), retry=True, retry_policy=_QUICK_RETRY)
+        task_by_name(IMPORT_BATCH).apply_async((clinic_id, batch_id), retry=True, retry_policy=QUICK_RETRY)
     except Exception:  # noqa: BLE001 - a broker outage must not leave the upload unprocessed
         logger.warning("Could not queue import batch %s; importing it in this process.", batch_id)
         run_batch(Clinic.objects.get(pk=clinic_id), batch_id)
-
-
-# Give up on an unreachable broker within about a second (as evaluation.py does).
-_QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 
 
 def run_batch(clinic, batch_id: str) -> int:

@@ -32,7 +32,12 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as PydanticValidationError
 
 from monitoring.catalogue import normalise_unit_spelling
-from monitoring.evaluation import enqueue_evaluation
+from monitoring.changes import enqueue_evaluation
+from monitoring.interop import fhir_codes as codes
+from monitoring.interop import results
+from monitoring.interop.bulk import decode
+from monitoring.interop.quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive
+from monitoring.labs.services import LabValue, convert_lab_value, record_lab_result
 from monitoring.models import (
     Analyte,
     InboundKind,
@@ -43,7 +48,6 @@ from monitoring.models import (
     LocalCode,
     ResultStatus,
 )
-from monitoring.services import LabValue, convert_lab_value, record_lab_result
 from patients.models import (
     AcuteSevereEpisode,
     CirrhosisBasis,
@@ -65,10 +69,6 @@ from patients.models import (
 )
 from regimens.models import DoseChange, Drug, MedicationCourse, StopReason
 
-from . import fhir_codes as codes
-from . import results
-from .quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive
-
 BUNDLE_TYPES = ("collection", "transaction", "batch")
 MRN_MAX = Patient._meta.get_field("mrn").max_length
 
@@ -82,6 +82,7 @@ IMPORTED_TYPES = (
     "MedicationRequest",
     "Observation",
 )
+
 SKIP_REASONS = {
     "Flag": "alerts are not imported: the monitoring engine re-derives them from the imported data",
     "DetectedIssue": "alerts are not imported: the monitoring engine re-derives them from the imported data",
@@ -139,8 +140,6 @@ def import_fhir_text(text: str, *, clinic, origin: str = "", user=None) -> Inbou
 def import_fhir_file(path, *, clinic, origin: str = "", user=None) -> InboundMessage:
     """A .json (or gzipped) file from disk; whatever cannot be read goes to the quarantine too."""
     from pathlib import Path
-
-    from .bulk import decode
 
     path = Path(path)
     return import_fhir_text(decode(path.read_bytes()), clinic=clinic, origin=origin or path.name, user=user)

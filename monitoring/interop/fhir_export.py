@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
+from monitoring.interop import fhir_codes as codes
 from monitoring.models import Alert, LabResult
 from patients.models import (
     AcuteSevereEpisode,
@@ -32,8 +33,6 @@ from patients.models import (
     WeightMeasurement,
 )
 from regimens.models import MedicationCourse
-
-from . import fhir_codes as codes
 
 # Stable urn:uuid ids: the same row exports under the same id every time.
 _NAMESPACE = uuid.UUID("0b5c6f0e-7a41-4d5e-9f3a-2f3c1a9e7d10")

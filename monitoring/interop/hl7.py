@@ -29,12 +29,8 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from hl7.parser import create_parse_plan
 
-from patients.models import Patient
-
-from ..models import Analyte, InboundKind, InboundMessage, InboundStatus, LabSource, LocalCode, ResultStatus
-from ..services import LabValue
-from . import results
-from .quarantine import (
+from monitoring.interop import results
+from monitoring.interop.quarantine import (
     Problem,
     ProblemKind,
     Rejected,
@@ -45,6 +41,9 @@ from .quarantine import (
     received_fields,
     summarise,
 )
+from monitoring.labs.services import LabValue
+from monitoring.models import Analyte, InboundKind, InboundMessage, InboundStatus, LabSource, LocalCode, ResultStatus
+from patients.models import Patient
 
 logger = logging.getLogger(__name__)
 

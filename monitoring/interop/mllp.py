@@ -22,7 +22,7 @@ from django.db import close_old_connections
 from hl7.mllp import InvalidBlockError, start_hl7_server
 from hl7.mllp.streams import CARRIAGE_RETURN, END_BLOCK, START_BLOCK
 
-from .hl7 import acknowledgement, build_ack, import_message, read_header
+from monitoring.interop.hl7 import acknowledgement, build_ack, import_message, read_header
 
 logger = logging.getLogger(__name__)
 

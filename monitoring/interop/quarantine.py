@@ -23,8 +23,8 @@ from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from ..catalogue import UnitNotAccepted
-from ..models import InboundKind, InboundMessage, InboundStatus, LocalCode
+from monitoring.catalogue import UnitNotAccepted
+from monitoring.models import InboundKind, InboundMessage, InboundStatus, LocalCode
 
 logger = logging.getLogger(__name__)
 

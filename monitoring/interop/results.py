@@ -1,6 +1,6 @@
 """Storing imported results: new, unchanged, or replacing a preliminary one (any importer).
 
-Conversion and validation are monitoring.services.convert_lab_value's (through
+Conversion and validation are monitoring.labs.services.convert_lab_value's (through
 record_lab_results for new rows); this module only decides what an incoming result means for
 the row already stored under the same source id.
 """
@@ -13,9 +13,9 @@ from django.db import connection
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
-from ..evaluation import enqueue_evaluation
-from ..models import LabResult, ResultStatus
-from ..services import LabValue, NewLabResult, convert_lab_value, record_lab_results
+from monitoring.changes import enqueue_evaluation
+from monitoring.labs.services import LabValue, NewLabResult, convert_lab_value, record_lab_results
+from monitoring.models import LabResult, ResultStatus
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ clinical-rules.md §2 with the @rule decorator; `load_rules()` imports them all.
 import pkgutil
 from importlib import import_module
 
-from .base import REGISTRY, Family, Finding, NotEvaluable, RuleSpec, Severity, rule
+from monitoring.rules.base import REGISTRY, Family, Finding, NotEvaluable, RuleSpec, Severity, rule
 
 # Ids in clinical-rules.md §2 that are not rules of their own, and why.
 SPEC_IDS_WITHOUT_OWN_RULE = {

@@ -29,12 +29,11 @@ from datetime import date
 from typing import Any
 
 from monitoring.catalogue import BY_CODE
-from monitoring.formulas import is_at_or_above
-from monitoring.timeline import AcuteEpisode, Lab, VisitFacts
+from monitoring.engine.formulas import is_at_or_above
+from monitoring.engine.timeline import AcuteEpisode, Lab, VisitFacts
+from monitoring.rules.base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, rule
+from monitoring.rules.transplant import MELD_INPUTS, MELD_LABELS, meld_female_term, meld_from_labs
 from regimens.catalogue import DrugClass
-
-from .base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, rule
-from .transplant import MELD_INPUTS, MELD_LABELS, meld_female_term, meld_from_labs
 
 RAHIM = "Rahim, Miquel, Heneghan, JHEP Rep 2020;2:100149 (E-v)"
 ASA01_SOURCE = RAHIM + "; PMC7923616 (E-v); Biewenga et al., Liver Transpl 2020;26:1573 (E-v)"

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from monitoring.timeline import AcuteEpisode, Course, Dated
+from monitoring.engine.timeline import AcuteEpisode, Course, Dated
+from monitoring.rules.base import Context, Family, Finding, NotEvaluable, Severity, days_after, months_after, rule
+from monitoring.rules.steroids import course_evidence, drug_name
 from regimens.catalogue import DrugClass
-
-from .base import Context, Family, Finding, NotEvaluable, Severity, days_after, months_after, rule
-from .steroids import course_evidence, drug_name
 
 BUDESONIDE = DrugClass.BUDESONIDE
 MYCOPHENOLATE = DrugClass.MYCOPHENOLATE

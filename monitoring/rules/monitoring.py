@@ -1,6 +1,6 @@
 """Monitoring labs due / overdue (clinical-rules.md §2.2): MON-01..MON-08, and OTH-01/OTH-02 (§2.12).
 
-The schedule itself lives in monitoring/schedule.py (the nurses' recall list); these rules turn
+The schedule itself lives in monitoring/engine/schedule.py (the nurses' recall list); these rules turn
 its items into alerts. One alert per patient-problem: where two rules ask for the same bloods,
 the more specific one reports and the general one (MON-04) leaves that part out:
 * MON-01's LFT panel covers ALT on a thiopurine, so MON-04 then watches IgG only;
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from monitoring.schedule import (
+from monitoring.engine.schedule import (
     OVERDUE,
     TEST_NAME,
     ScheduleItem,
@@ -28,9 +28,8 @@ from monitoring.schedule import (
     taper_items,
     thiopurine_items,
 )
+from monitoring.rules.base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, rule
 from regimens.catalogue import DrugClass
-
-from .base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, rule
 
 S004_SCHEDULE = (
     "S004 (citing AASLD 2019 and EASL 2025): every 1-2 weeks for 4-8 weeks, monthly to 3-6 months, then quarterly"

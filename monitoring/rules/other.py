@@ -7,12 +7,11 @@ seronegative patient gets the same findings as a seropositive one.
 
 from __future__ import annotations
 
-from monitoring.formulas import mg_per_kg, r_ratio
-from monitoring.timeline import Course
+from monitoring.engine.formulas import mg_per_kg, r_ratio
+from monitoring.engine.timeline import Course
+from monitoring.rules.base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, rule
+from monitoring.rules.steroids import course_evidence, drug_name
 from regimens.catalogue import DrugClass
-
-from .base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, rule
-from .steroids import course_evidence, drug_name
 
 
 # OTH-03 --------------------------------------------------------------------------------------

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from monitoring.formulas import is_above, is_at_or_above
-from monitoring.response import IN_REMISSION, State, week4_fall
-
-from .base import Context, Family, Finding, NotEvaluable, Severity, days_after, lab_evidence, months_after, rule
+from monitoring.engine.formulas import is_above, is_at_or_above
+from monitoring.engine.response import IN_REMISSION, State, week4_fall
+from monitoring.rules.base import (
+    Context,
+    Family,
+    Finding,
+    NotEvaluable,
+    Severity,
+    days_after,
+    lab_evidence,
+    months_after,
+    rule,
+)
 
 IAIHG = "IAIHG 2022 (Pape et al., J Hepatol 2022;76:841-849)"
 

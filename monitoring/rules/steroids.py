@@ -6,13 +6,22 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from math import isclose
 
-from monitoring.formulas import mg_per_kg
-from monitoring.horizon import derived
-from monitoring.response import State
-from monitoring.timeline import Course
+from monitoring.engine.formulas import mg_per_kg
+from monitoring.engine.horizon import derived
+from monitoring.engine.response import State
+from monitoring.engine.timeline import Course
+from monitoring.rules.base import (
+    Context,
+    Family,
+    Finding,
+    NotEvaluable,
+    Severity,
+    days_after,
+    days_between,
+    months_after,
+    rule,
+)
 from regimens.catalogue import DRUGS, DrugClass
-
-from .base import Context, Family, Finding, NotEvaluable, Severity, days_after, days_between, months_after, rule
 
 STEROID = DrugClass.SYSTEMIC_STEROID
 BUDESONIDE = DrugClass.BUDESONIDE

@@ -16,12 +16,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from monitoring.formulas import fold_uln, is_above, is_at_or_above, metabolite_ratio, mg_per_kg, r_ratio
-from monitoring.response import State
-from monitoring.timeline import Course, Lab, Pharmacogenetic
-from regimens.catalogue import DRUGS, DrugClass
-
-from .base import (
+from monitoring.engine.formulas import fold_uln, is_above, is_at_or_above, metabolite_ratio, mg_per_kg, r_ratio
+from monitoring.engine.response import State
+from monitoring.engine.timeline import Course, Lab, Pharmacogenetic
+from monitoring.rules.base import (
     Context,
     Family,
     Finding,
@@ -33,6 +31,7 @@ from .base import (
     months_after,
     rule,
 )
+from regimens.catalogue import DRUGS, DrugClass
 
 THIOPURINE = DrugClass.THIOPURINE
 # Xanthine oxidase inactivates 6-MP (and so AZA); thioguanine is not mainly cleared that way.

@@ -16,11 +16,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from monitoring.formulas import child_pugh, meld, meld_3, meld_na, to_conventional
-from monitoring.timeline import Lab, VisitFacts
-from regimens.catalogue import DrugClass
-
-from .base import (
+from monitoring.engine.formulas import child_pugh, meld, meld_3, meld_na, to_conventional
+from monitoring.engine.timeline import Lab, VisitFacts
+from monitoring.rules.base import (
     Context,
     Family,
     Finding,
@@ -31,6 +29,7 @@ from .base import (
     months_after,
     rule,
 )
+from regimens.catalogue import DrugClass
 
 S001 = "S001 (urgent referral: decompensation, HCC, MELD > 15 or Child-Pugh > 10)"
 

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from monitoring.response import IN_REMISSION, State
-from monitoring.timeline import Biopsy, Lab
-
-from .base import (
+from monitoring.engine.response import IN_REMISSION, State
+from monitoring.engine.timeline import Biopsy, Lab
+from monitoring.rules.base import (
     Context,
     Family,
     Finding,

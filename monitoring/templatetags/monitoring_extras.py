@@ -3,10 +3,10 @@ from datetime import date
 from django import template
 from django.utils import timezone
 
-from monitoring.evidence import day_counts as counts_in
-from monitoring.evidence import days_ago, render_evidence
-from monitoring.queue import FAMILY_LABELS, rule_family
-from monitoring.queue import rule_title as title_of
+from monitoring.alerts.evidence import day_counts as counts_in
+from monitoring.alerts.evidence import days_ago, render_evidence
+from monitoring.alerts.queue import FAMILY_LABELS, rule_family
+from monitoring.alerts.queue import rule_title as title_of
 
 register = template.Library()
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from aih_tracker.demo_users import DEMO_PASSWORD, create_demo_users
+from monitoring.alerts.services import acknowledge_alert
 from monitoring.models import Alert, AlertAction, AlertActionKind, AlertStatus
-from monitoring.services import acknowledge_alert
 from tests.factories import CourseFactory, DoseChangeFactory, PatientFactory, drug
 
 pytestmark = pytest.mark.django_db(transaction=True)

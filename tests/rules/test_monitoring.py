@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
+from monitoring.engine.schedule import FBC, LFT
 from monitoring.rules import REGISTRY, load_rules
 from monitoring.rules.base import Family, Severity
-from monitoring.schedule import FBC, LFT
 from tests.timelines import AAA, TimelineBuilder, d, day, fired, not_evaluable
 
 VALUES = {"wbc": 6, "neutrophils": 4, "lymphocytes": 1.5, "platelets": 250, "haemoglobin": 130, "alt": 25, "ast": 25,

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from monitoring.dashboard import refresh_cohort_snapshots
+from monitoring.alerts.dashboard import refresh_cohort_snapshots
 
 
 class Command(BaseCommand):

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from aih_tracker.models import Clinic
-from monitoring.evaluation import SWEEP_CHUNK_SIZE, evaluate_patients
+from monitoring.changes import SWEEP_CHUNK_SIZE
+from monitoring.evaluation import evaluate_patients
 from patients.demo_cohort import MRN_PREFIX, seed_demo_cohort
 from patients.models import Patient
 

@@ -2,7 +2,7 @@
 
 It is computed, not stored: the same `monitoring_schedule` the MON rules judge, so the recall list
 and the alert queue always agree. Timelines are loaded in chunks (a fixed number of queries per
-chunk, monitoring/loader.py).
+chunk, monitoring/engine/loader.py).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from io import StringIO
 
 from django.db.models import QuerySet
 
-from .loader import load_timelines
-from .models import RecallContact
-from .parameters import parameters_for_clinic
-from .rules.base import Context
-from .schedule import DUE, OK, OVERDUE, ScheduleItem, monitoring_schedule
+from monitoring.clinic_parameters import parameters_for_clinic
+from monitoring.engine.context import Context
+from monitoring.engine.loader import load_timelines
+from monitoring.engine.schedule import DUE, OK, OVERDUE, ScheduleItem, monitoring_schedule
+from monitoring.models import RecallContact
 
 CHUNK_SIZE = 500
 SCHEDULE_NAMES = {

@@ -10,7 +10,7 @@ and re-evaluating one patient after a new result costs a few of them. For a batc
   3. their final lab results.
 
 On PostgreSQL the statements take the patient ids as one array parameter, so that their text is the
-same for any patients: each is prepared once per connection and then only executed (see `fetch`).
+same for any patients: each is prepared once per connection and then only executed (engine/cache.py, `fetch`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,21 @@ from django.db.models import F, Lookup
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from monitoring.engine.cache import fetch, fetch_batches
+from monitoring.engine.timeline import (
+    AcuteEpisode,
+    Biopsy,
+    Course,
+    Dated,
+    Dose,
+    Lab,
+    Period,
+    Pharmacogenetic,
+    Timeline,
+    VisitFacts,
+)
+from monitoring.labs.ranges import Limits, default_range
+from monitoring.models import Analyte, LabResult, ReferenceInterval, ResultStatus
 from patients.models import (
     AcuteSevereEpisode,
     Autoantibody,
@@ -47,11 +62,6 @@ from patients.models import (
 )
 from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse
 
-from .models import Analyte, LabResult, ReferenceInterval, ResultStatus
-from .timeline import AcuteEpisode, Biopsy, Course, Dated, Dose, Lab, Period, Pharmacogenetic, Timeline, VisitFacts
-
-LAB_FETCH_BATCH = 20000
-
 
 def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
     """{patient id: Timeline}, in the order of `patient_ids` (ids of no patient are left out)."""
@@ -61,7 +71,7 @@ def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
 def load_for_evaluation(
     patient_ids: Sequence[int], analyte_codes: dict[int, str] | None = None
 ) -> tuple[dict[int, Timeline], dict[int, int]]:
-    """The timelines, and the version of each patient's data they were read at (evaluation.py
+    """The timelines, and the version of each patient's data they were read at (changes.py
     `mark_changed`; 0 for a patient never evaluated), read in the same statement as the patient's tables.
     `analyte_codes` ({analyte id: code}) saves reading them when the caller has them."""
     ids = list(dict.fromkeys(patient_ids))
@@ -414,7 +424,8 @@ def load_patient_tables(ids: Sequence[int]) -> dict[str, dict[int, list]]:
 
 
 class ReferenceRanges:
-    """The limits to use when a result reports none: the clinic's interval, else the typical value.
+    """The limits to use when a result reports none (labs/ranges.py: the clinic's interval, else the
+    typical value), with what they are chosen from.
 
     The analytes' typical values and the clinics' intervals are read when the first such result comes
     (most results carry the lab's range); every result needs its analyte's code.
@@ -439,22 +450,22 @@ class ReferenceRanges:
         return {a.pk: a for a in Analyte.objects.order_by()}
 
     @functools.cached_property
-    def clinic(self) -> dict[tuple[int, int, str], tuple[float | None, float | None]]:
+    def clinic(self) -> dict[tuple[int, int], dict[str, Limits]]:
+        """{(clinic id, analyte id): {reference-interval sex: (low, high)}}."""
         rows = (
             ReferenceInterval.objects.filter(clinic_id__in=self.clinic_ids)
             .order_by()
             .values_list("clinic_id", "analyte_id", "sex", "low", "high")
         )
-        return {row[:3]: row[3:] for row in rows}
+        intervals: dict[tuple[int, int], dict[str, Limits]] = defaultdict(dict)
+        for clinic_id, analyte_id, sex, low, high in rows:
+            intervals[clinic_id, analyte_id][sex] = (low, high)
+        return intervals
 
     def fallback(self, clinic_id: int, analyte_id: int, sex: str) -> tuple[float | None, float | None, str]:
-        for key in ((clinic_id, analyte_id, sex), (clinic_id, analyte_id, "any")):
-            if key in self.clinic:
-                low, high = self.clinic[key]
-                return low, high, "clinic"
-        analyte = self.analytes[analyte_id]
-        high = analyte.typical_uln(sex)
-        return analyte.typical_low, high, ("typical" if high is not None else "none")
+        """(low, high, source) for a result that reports no limits (labs/ranges.py chooses)."""
+        chosen = default_range(self.analytes[analyte_id], sex, self.clinic.get((clinic_id, analyte_id), {}))
+        return chosen.low, chosen.high, chosen.source
 
 
 def ids_parameter(ids, db_connection):
@@ -508,57 +519,6 @@ def _lab_rows_template(vendor: str, time_zone: str) -> tuple[str, tuple, int]:
     sql, params = _sql(lab_rows_query([-1]))
     (at,) = [index for index, param in enumerate(params) if param == marker]
     return sql, tuple(params), at
-
-
-def fetch(sql: str, params=None) -> list[tuple]:
-    """The rows of one of the loader's own statements, as the driver returns them (without the ORM's
-    per-row converters: the sweep reads millions of lab rows, and they cost more than the read).
-
-    On PostgreSQL through a cursor that binds the parameters on the server, prepares the statement once
-    per connection (with a generic plan: settings.AIH_PREPARED_STATEMENTS) and reads the rows in binary:
-    planning the patient tables' UNION ALL took most of its time, and re-evaluating one patient runs it
-    again and again.
-    Dates from SQLite are ISO text: the caller parses them.
-    """
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def fetch_batches(sql: str, params=None, batch_size: int = LAB_FETCH_BATCH):
-    """As `fetch`, yielding the rows fetched `batch_size` at a time."""
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        while batch := cursor.fetchmany(batch_size):
-            yield from batch
-
-
-def _cursor():
-    """Django's cursor; on PostgreSQL one that prepares (`fetch`), made the way Django makes its own
-    (health check and reconnection, thread check, error translation) and wrapped the same way (query
-    logging, execute wrappers)."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.validate_thread_sharing()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = _preparing_cursor_class()(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
-
-
-@functools.cache
-def _preparing_cursor_class():
-    import psycopg
-
-    class PreparingCursor(psycopg.Cursor):
-        """Server-side binding; every statement prepared on its first execution (if the connection allows
-        prepared statements at all: settings.AIH_PREPARED_STATEMENTS); rows in binary."""
-
-        def execute(self, query, params=None, **kwargs):
-            return super().execute(query, params, prepare=True, binary=True)
-
-    return PreparingCursor
 
 
 def _sql(queryset) -> tuple[str, tuple]:

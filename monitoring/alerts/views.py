@@ -18,12 +18,11 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from aih_tracker.access import get_patient_for_user, patients_for_user, require_action
+from aih_tracker.models import Clinic
 from aih_tracker.roles import Action
-
-from . import services
-from .dashboard import cohort_snapshot, dashboard_tiles
-from .models import Alert, ContactMethod, ContactOutcome, LapseReason
-from .queue import (
+from monitoring.alerts import services
+from monitoring.alerts.dashboard import cohort_snapshot, dashboard_tiles
+from monitoring.alerts.queue import (
     ASSIGNEES,
     FAMILY_LABELS,
     VIEWS,
@@ -35,8 +34,9 @@ from .queue import (
     view_counts,
     with_details,
 )
-from .recall import SHOW, RecallFilters, filter_rows, recall_csv, schedule_rows
-from .services import AlertAlreadyHandled
+from monitoring.alerts.recall import SHOW, RecallFilters, filter_rows, recall_csv, schedule_rows
+from monitoring.alerts.services import AlertAlreadyHandled
+from monitoring.models import Alert, ContactMethod, ContactOutcome, LapseReason
 
 ALERTS_PER_PAGE = 20
 # The htmx event every alert action sends, so the nav badge (and anything else listening) refreshes.
@@ -53,8 +53,6 @@ def _parse_date(text: str | None) -> date | None:
 def _snooze_limit(user, clinic_id: int | None = None) -> date:
     """The latest snooze date to offer: the clinic on screen, the user's, else the default clinic's
     (the service checks each alert against its own patient's clinic)."""
-    from aih_tracker.models import Clinic
-
     clinic_id = clinic_id or user.clinic_id or Clinic.default().pk
     return services.snooze_limit(clinic_id, timezone.localdate())
 

@@ -1,4 +1,9 @@
-"""Evaluation: (timeline, as-of date, parameters) -> findings. Pure; never touches the database."""
+"""Evaluation: (timeline, as-of date, parameters) -> findings. Pure; never touches the database.
+
+The rules are the ones registered in engine/context.py's REGISTRY: the modules of monitoring/rules/
+register themselves when they are imported, and the monitoring app imports them all at start-up
+(MonitoringConfig.ready, as Django's admin discovers admin modules). The engine never imports a rule.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from .horizon import plain, tracked_as_of
-from .response import ResponseHistory
-from .rules import REGISTRY, load_rules
-from .rules.base import Context, Finding, NotEvaluable, Outcome
+from monitoring.engine.context import REGISTRY, Context, Finding, NotEvaluable, Outcome
+from monitoring.engine.horizon import plain, tracked_as_of
+from monitoring.engine.response import ResponseHistory
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ def _outcomes(result: Iterable[Outcome] | Outcome | None) -> list[Outcome]:
 def evaluate(timeline, as_of: date, params: dict[str, Any], horizon_days: int | None = None) -> Evaluation:
     """Run every rule. With `horizon_days`, also find how long the findings hold (at most that many
     days): the rules then see a tracked as-of date (horizon.py) and every finding is made plain."""
-    load_rules()
+    if not REGISTRY:
+        raise RuntimeError("No rules registered: the monitoring app loads them at start-up (django.setup()).")
     clock = None
     if horizon_days:
         tracked, clock = tracked_as_of(as_of, horizon_days)

@@ -1,10 +1,10 @@
-"""Lab entry on the visit form: unit choices, default reference ranges, unit-slip and duplicate checks.
+"""Lab entry by hand (the visit form): unit choices, unit-slip and duplicate checks.
 
 Conversion and the hard refusals (negative, implausible, future, unknown unit) are
-monitoring.services.convert_lab_value's; this module adds what a person typing a lab report
-needs on top: which units to offer, the range to pre-fill, and the warnings that do not block
+labs/services.py's `convert_lab_value`; this module adds what a person typing a lab report
+needs on top: which units to offer, and the warnings that do not block
 (a likely unit slip, a probable duplicate). The thresholds are clinical parameters
-(`lab_entry_unit_slip_*` in monitoring/parameters.py); ranges come from the analyte catalogue.
+(`lab_entry_unit_slip_*` in monitoring/parameters.py); the range to pre-fill is labs/ranges.py's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from monitoring.catalogue import BY_CODE, MICRO, normalise_unit_spelling
-from monitoring.models import Analyte, LabResult, ReferenceInterval, RefSex
+from monitoring.models import Analyte, LabResult
 
 
 def _unit_key(unit: str) -> str:
@@ -50,37 +50,6 @@ def unit_factor(analyte: Analyte, unit: str) -> float:
 def from_canonical(analyte: Analyte, canonical: float, unit: str) -> float:
     """A canonical value expressed in `unit` (to show a pre-filled range in the unit the user chose)."""
     return canonical / unit_factor(analyte, unit)
-
-
-@dataclass(frozen=True)
-class DefaultRange:
-    low: float | None  # canonical unit
-    high: float | None
-    source: str  # "clinic" or "typical"
-
-
-def _ref_sex(sex: str) -> str:
-    return sex if sex in (RefSex.FEMALE, RefSex.MALE) else RefSex.ANY
-
-
-def default_ranges(*, clinic_id: int, sex: str, analytes: Iterable[Analyte]) -> dict[str, DefaultRange]:
-    """Per analyte code: the clinic's reference interval for the patient's sex (else "any"), else typical."""
-    analytes = list(analytes)
-    ref_sex = _ref_sex(sex)
-    intervals: dict[tuple[int, str], ReferenceInterval] = {
-        (ri.analyte_id, ri.sex): ri
-        for ri in ReferenceInterval.objects.filter(
-            clinic_id=clinic_id, analyte__in=analytes, sex__in={ref_sex, RefSex.ANY}
-        )
-    }
-    ranges = {}
-    for analyte in analytes:
-        interval = intervals.get((analyte.pk, ref_sex)) or intervals.get((analyte.pk, RefSex.ANY))
-        if interval:
-            ranges[analyte.code] = DefaultRange(interval.low, interval.high, "clinic")
-        else:
-            ranges[analyte.code] = DefaultRange(analyte.typical_low, analyte.typical_uln(sex), "typical")
-    return ranges
 
 
 @dataclass(frozen=True)

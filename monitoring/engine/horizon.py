@@ -6,7 +6,7 @@ as-of date that remembers what was done with it: every comparison, every day or 
 date printed into a message. Each such use is a monotone function of the evaluation day, so the first
 later day on which its result would differ can be found exactly (a binary search over days); the
 evaluation holds until the earliest of them. The nightly sweep then re-evaluates a patient only when
-their data changed, their horizon has come, or the parameters or rules changed (evaluation.py).
+their data changed, their horizon has come, or the parameters or rules changed (monitoring/evaluation.py).
 
 Anything done with a tracked value that cannot be followed (an operation that is not monotone in the
 day, a conversion to a plain number or string) "freezes" it: the horizon is cut at the first day on

@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from monitoring import charts
 from monitoring.catalogue import BY_CODE, VISIT_PANEL
-from monitoring.loader import load_timelines
+from monitoring.clinic_parameters import parameters_for_clinic
+from monitoring.engine.context import Context
+from monitoring.engine.evaluate import evaluate
+from monitoring.engine.loader import load_timelines
+from monitoring.engine.schedule import monitoring_schedule
+from monitoring.engine.timeline import Dose, Timeline
 from monitoring.models import Alert, AlertStatus
-from monitoring.parameters import parameters_for_clinic
-from monitoring.timeline import Dose, Timeline
+from monitoring.record import charts
+from monitoring.record.decision_support import decision_support, response_summary, score_history
+from patients.models import Patient
 from regimens.models import TaperStep
-
-from .models import Patient
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,6 @@ def chart(
     elif panel == "cholestatic":
         fig = charts.cholestatic_figure(timeline, as_of=as_of, range_key=range_key)
     elif panel == "scores":
-        from monitoring.decision_support import score_history
-
         fig = charts.scores_figure(score_history(timeline, params), as_of=as_of, params=params, range_key=range_key)
     else:
         builder = {
@@ -181,9 +182,6 @@ def patient_summary(patient: Patient, timeline: Timeline, today: date) -> dict[s
 
 def physician_panel(timeline: Timeline, params: dict[str, Any], today: date, alerts: list[Alert]) -> dict[str, Any]:
     """The decision-support panel's data: the engine's evaluation as of today, gathered for display."""
-    from monitoring.decision_support import decision_support
-    from monitoring.engine import evaluate
-
     evaluation = evaluate(timeline, today, params)
     return decision_support(timeline, evaluation, params, today, alerts)
 
@@ -193,10 +191,6 @@ KEY_RESULTS = ("alt", "ast", "alp", "ggt", "bilirubin", "albumin", "inr", "igg",
 
 def clinic_summary(patient: Patient, timeline: Timeline, params: dict[str, Any], today: date) -> dict[str, Any]:
     """The one-page summary for the GP: regimen, taper plan ahead, last labs, response, next bloods due."""
-    from monitoring.decision_support import response_summary
-    from monitoring.rules.base import Context
-    from monitoring.schedule import monitoring_schedule
-
     ctx = Context(timeline, today, params)
     active, _ = current_courses(timeline, today)
     plans = taper_plans(patient.pk)

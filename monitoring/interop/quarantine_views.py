@@ -12,9 +12,8 @@ from django.views.decorators.http import require_POST
 
 from aih_tracker.access import patients_for_user, require_action
 from aih_tracker.roles import Action
-
-from .interop import quarantine
-from .models import Analyte, InboundMessage, InboundStatus, LocalCode
+from monitoring.interop import quarantine
+from monitoring.models import Analyte, InboundMessage, InboundStatus, LocalCode
 
 PER_PAGE = 25
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from monitoring.engine.context import Context, Severity
+from monitoring.engine.dates import days_after, months_after
+from monitoring.engine.timeline import Course
 from regimens.catalogue import DrugClass
-
-from .rules.base import Context, Severity, days_after, months_after
-from .timeline import Course
 
 FBC = ("wbc", "neutrophils", "lymphocytes", "platelets", "haemoglobin")
 LFT = ("alt", "ast", "alp", "ggt", "bilirubin")

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .catalogue import BY_CODE
+from monitoring.catalogue import BY_CODE
 
 # Comparisons against multiples of a limit are made on values rounded to this many decimals,
 # so that 1.1 × 16 g/L = 17.6 compares as 17.6 and not as 17.600000000000001.

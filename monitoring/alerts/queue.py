@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import QueryDict
 
-from .models import Alert, AlertAction, AlertStatus, Resolution, Severity
-from .rules import Family, load_rules
+from aih_tracker.models import Clinic
+from monitoring.models import Alert, AlertAction, AlertStatus, Resolution, Severity
+from monitoring.rules import Family, load_rules
 
 FAMILY_LABELS: dict[str, str] = {
     Family.RESPONSE: "Response",
@@ -140,7 +141,6 @@ def queue_alerts(user, filters: QueueFilters) -> QuerySet:
 
 def with_details(alert_ids: Sequence[int]) -> list[Alert]:
     """These alerts, in this order, with patient, assignee and history fetched in bulk (two queries).
-
     The queue pages over ids and loads the full rows of one page only: sorting thousands of alerts
     with their evidence, patients and assignees attached costs several times the sort itself.
     """
@@ -171,8 +171,6 @@ def view_counts(user, clinic_id: int | None = None) -> dict[str, int]:
 def clinic_choices(user) -> list[tuple[int, str]]:
     """Clinics a user may narrow the queue to: every clinic for a superuser, none for anyone else
     (their queue is their own clinic's already)."""
-    from aih_tracker.models import Clinic
-
     if not user.is_superuser:
         return []
     return [(clinic.pk, str(clinic)) for clinic in Clinic.objects.order_by("name")]

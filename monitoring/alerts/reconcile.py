@@ -22,8 +22,8 @@ from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from .models import Alert, AlertAction, AlertActionKind, AlertStatus, Resolution
-from .rules.base import Finding
+from monitoring.engine.context import Finding
+from monitoring.models import Alert, AlertAction, AlertActionKind, AlertStatus, Resolution
 
 logger = logging.getLogger(__name__)
 

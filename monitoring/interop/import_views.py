@@ -7,10 +7,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from aih_tracker.access import get_patient_for_user, require_action
+from aih_tracker.models import Clinic
 from aih_tracker.roles import Action
-
-from .interop.bulk import MAX_FILE_BYTES, batch_messages, batch_progress, start_batch
-from .interop.fhir_export import export_patient_json
+from monitoring.interop.bulk import MAX_FILE_BYTES, batch_messages, batch_progress, start_batch
+from monitoring.interop.fhir_export import export_patient_json
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -41,8 +41,6 @@ class UploadForm(forms.Form):
 
 
 def _clinic(user):
-    from aih_tracker.models import Clinic
-
     return user.clinic or Clinic.default()
 
 

@@ -2,14 +2,14 @@
 
 Everything here derives from the engine's own definitions, per patient, from a rules Context:
 induction (T0) and treatment eras (`Context.treatment_eras`), the response state history
-(monitoring/response.py: complete biochemical response by the deadline), "normal" as the engine
+(monitoring/engine/response.py: complete biochemical response by the deadline), "normal" as the engine
 judges it (`Context.is_normal`: the reported ULN, else the clinic's, else the typical value),
-current steroid exposure as STER-01 counts it, and the monitoring schedule (monitoring/schedule.py)
+current steroid exposure as STER-01 counts it, and the monitoring schedule (monitoring/engine/schedule.py)
 replayed on each day bloods were drawn. Every period is a clinical parameter (monitoring/parameters.py).
 
 `patient_facts` is a pure function of one Context; `summarise` folds many facts into the figures.
 `cohort_snapshot` loads timelines in chunks (a fixed number of queries per chunk) and is run by the
-nightly job, or on demand when no snapshot of the day exists (monitoring/dashboard.py).
+nightly job, or on demand when no snapshot of the day exists (monitoring/alerts/dashboard.py).
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from .response import State
-from .rules.base import Context, days_after, months_after
-from .rules.steroids import current_steroid_exposure_start
-from .schedule import OVERDUE, monitoring_schedule
+from monitoring.clinic_parameters import parameters_for_clinic
+from monitoring.engine.context import Context
+from monitoring.engine.dates import days_after, months_after
+from monitoring.engine.loader import load_timelines
+from monitoring.engine.response import State
+from monitoring.engine.schedule import OVERDUE, monitoring_schedule
+from monitoring.rules.steroids import current_steroid_exposure_start
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,6 @@ def _alt_normalisation(ctx: Context, t0: date) -> tuple[int, bool] | None:
 
 def _bloods(ctx: Context, since: date) -> tuple[int, int]:
     """(on time, late) scheduled panels over [since, as_of].
-
     On each day bloods were drawn, the schedule as it stood the day before says which panels were
     required: each drawn panel counts on time if drawn no later than its overdue date, else late. A
     panel overdue today and not drawn counts late too. Extra draws of a panel no schedule asked for
@@ -157,7 +159,6 @@ def patient_facts(ctx: Context) -> PatientFacts:
 
 def km_median(times: Iterable[tuple[int, bool]]) -> float | None:
     """Kaplan-Meier median of (days, event) pairs: the first time the share still waiting is ≤ 1/2.
-
     Patients not yet normalised count as followed until today (censored), so slow responders are not
     left out. None when fewer than half have normalised ("not reached").
     """
@@ -319,9 +320,6 @@ def summarise(facts: Sequence[PatientFacts], params: dict, as_of: date, computed
 
 def cohort_facts(patient_ids: Sequence[int], as_of: date, chunk_size: int = 500) -> list[PatientFacts]:
     """Facts of these patients, timelines loaded in chunks (a fixed number of queries per chunk)."""
-    from .loader import load_timelines
-    from .parameters import parameters_for_clinic
-
     params: dict[int, dict] = {}
     facts = []
     for start in range(0, len(patient_ids), chunk_size):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from monitoring.horizon import derived
+from monitoring.engine.horizon import derived
 from regimens.catalogue import IMMUNOSUPPRESSANT_CLASSES, DrugClass
 
 

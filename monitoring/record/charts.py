@@ -1,6 +1,6 @@
 """Chart builders for the physician's patient page: plain data in, `go.Figure` out.
 
-No ORM and no HTML here. Each builder takes a `Timeline` (monitoring/timeline.py), the clinic's
+No ORM and no HTML here. Each builder takes a `Timeline` (monitoring/engine/timeline.py), the clinic's
 parameters and a date, and returns a figure; the view passes it to the template through
 `json_script` and `static/js/charts.js` draws every `[data-chart]`. Reference ranges are bands
 and lines (shapes), regimen periods are shaded spans; tests assert on `fig.data` and shapes.
@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from dateutil.relativedelta import relativedelta
 
 from monitoring.catalogue import BY_CODE
-from monitoring.timeline import Course, Dose, Lab, Timeline
+from monitoring.engine.timeline import Course, Dose, Lab, Timeline
 from regimens.catalogue import DRUGS, IMMUNOSUPPRESSANT_CLASSES
 
 DRUG_NAMES = {entry.code: entry.name for entry in DRUGS}

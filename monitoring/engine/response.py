@@ -10,12 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from .formulas import is_above, is_at_or_above, percent_fall
+from monitoring.engine.dates import days_after, months_after
+from monitoring.engine.formulas import is_above, is_at_or_above, percent_fall
+from monitoring.engine.timeline import Lab
 
-if TYPE_CHECKING:
-    from .rules.base import Context
+
+class Context(Protocol):
+    """What the response history reads of a rules Context (engine/context.py, which builds it)."""
+
+    as_of: date
+
+    def p(self, key: str) -> Any: ...
+    def last(self, code: str, on_or_before: date | None = None) -> Lab | None: ...
+    def window(self, code: str, start: date, end: date) -> tuple[Lab, ...]: ...
+    def nearest(self, code: str, target: date, start: date, end: date) -> Lab | None: ...
+    def is_normal(self, lab: Lab) -> bool | None: ...
+
+    @property
+    def treatment_eras(self) -> list[tuple[date, date | None]]: ...
 
 
 class State(StrEnum):
@@ -110,8 +124,6 @@ def relapse_tier(ctx: Context, on: date) -> State:
 
 def week4_fall(ctx: Context, t0: date) -> tuple[str, float, object, object] | None:
     """(analyte, fraction fallen, baseline lab, week-4 lab) for the RESP-01 check, or None."""
-    from .rules.base import days_after
-
     for code in ("alt", "ast"):
         baseline = ctx.last(code, t0)
         if baseline is None or baseline.on < days_after(t0, -14) or not baseline.value:
@@ -124,8 +136,6 @@ def week4_fall(ctx: Context, t0: date) -> tuple[str, float, object, object] | No
 
 
 def response_history(ctx: Context) -> ResponseHistory:
-    from .rules.base import months_after
-
     changes: list[Change] = []
 
     def add(on: date, state: State, detail: str = "") -> None:

@@ -16,10 +16,16 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from monitoring.charts import ScorePoint
-from monitoring.formulas import child_pugh
-from monitoring.rules.transplant import MELD_INPUTS, conventional_values, meld_from_labs
-from monitoring.timeline import Lab, Timeline
+from monitoring.engine.context import Context
+from monitoring.engine.formulas import child_pugh
+from monitoring.engine.response import State
+from monitoring.engine.timeline import Lab, Timeline
+from monitoring.record.charts import ScorePoint
+from monitoring.rules import REGISTRY
+from monitoring.rules.steroids import DAYS_PER_MONTH, cumulative_steroid_exposure
+from monitoring.rules.thiopurine import _is_deficient, _latest_results
+from monitoring.rules.transplant import MELD_INPUTS, child_pugh_score, conventional_values, meld_from_labs, meld_scores
+from monitoring.rules.withdrawal import withdrawal_readiness
 
 # -- scores over time -------------------------------------------------------------------------
 
@@ -34,7 +40,6 @@ def _latest_on(series: tuple[Lab, ...], days: list[date], on: date, since: date)
 
 def score_history(timeline: Timeline, params: dict[str, Any]) -> list[ScorePoint]:
     """MELD, MELD-Na, MELD 3.0 and Child-Pugh on each day a score input was drawn.
-
     Each score uses the latest result of each input no older than `liver_score_labs_recent_days`
     (as LT-01/LT-02 do); Child-Pugh also needs a visit (ascites, HE) within
     `child_pugh_visit_recent_days`. A score whose inputs are incomplete that day is None.
@@ -219,8 +224,6 @@ def _aza_events(ctx, kinds: tuple[str, ...]) -> list:
 
 def contraindication_reasons(ctx, option: str, fired: set[str]) -> list[str]:
     """Why this option does not suit this patient now (recorded facts only; empty = none known)."""
-    from monitoring.rules.thiopurine import _is_deficient, _latest_results
-
     reasons: list[str] = []
     deficient = [r for r in _latest_results(ctx).values() if _is_deficient(r)]
     infection_since = ctx.as_of - relativedelta(months=RECENT_INFECTION_MONTHS)
@@ -290,7 +293,6 @@ class ResponseSummary:
 
 
 def response_summary(ctx) -> ResponseSummary:
-    from monitoring.response import State
 
     history = ctx.response
     t0 = ctx.t0
@@ -349,7 +351,6 @@ def metabolite_summary(ctx, evaluation) -> dict[str, Any] | None:
 
 
 def steroid_exposure(ctx) -> dict[str, Any]:
-    from monitoring.rules.steroids import DAYS_PER_MONTH, cumulative_steroid_exposure
 
     total, days_above = cumulative_steroid_exposure(ctx)
     return {
@@ -361,7 +362,6 @@ def steroid_exposure(ctx) -> dict[str, Any]:
 
 
 def rule_title(rule_id: str) -> str:
-    from monitoring.rules import REGISTRY
 
     spec = REGISTRY.get(rule_id)
     return spec.title if spec else rule_id
@@ -384,10 +384,6 @@ def alert_rows(alerts) -> list[dict[str, Any]]:
 
 def decision_support(timeline: Timeline, evaluation, params: dict[str, Any], as_of: date, alerts=()) -> dict[str, Any]:
     """Everything the physician's panel shows, as plain data; `alerts` are the open Alert rows."""
-    from monitoring.rules.base import Context
-    from monitoring.rules.transplant import child_pugh_score, meld_scores
-    from monitoring.rules.withdrawal import withdrawal_readiness
-
     ctx = Context(timeline, as_of, params)
     fired = {f.rule_id for f in evaluation.findings}
     return {

@@ -6,7 +6,7 @@ Two sources, each read in a fixed number of queries whatever the clinic's size:
   already judged each patient; the dashboard does not re-run the rules). Each counts what its link
   lists: open or acknowledged alerts, as the queue's "To work" tab shows them.
 * cohort tiles and quality measures need each patient's response history and schedule
-  (monitoring/quality.py), which is far too much work for a page view on 10,000 patients. They come
+  (monitoring/alerts/quality.py), which is far too much work for a page view on 10,000 patients. They come
   from a snapshot of the day kept in Django's cache (Redis in a clinic deployment, files under var/
   in the embedded default), refreshed by the nightly job (`refresh_cohort_snapshots`, also the
   `cohort_snapshot` command) and computed on demand when a scope has no snapshot of the day.
@@ -24,9 +24,13 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Alert, Severity
-from .parameters import defaults, parameters_for_clinic
-from .quality import CohortSnapshot, PatientFacts, cohort_facts, summarise
+from aih_tracker.models import Clinic
+from monitoring.alerts.quality import CohortSnapshot, PatientFacts, cohort_facts, summarise
+from monitoring.changes import REFRESH_COHORT_SNAPSHOTS, task_by_name
+from monitoring.clinic_parameters import parameters_for_clinic
+from monitoring.models import Alert, Severity
+from monitoring.parameters import defaults
+from patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +154,6 @@ def _store(scope: int | str, facts: list[PatientFacts], as_of: date) -> CohortSn
 
 
 def _active_ids(scope: int | str) -> list[int]:
-    from patients.models import Patient
 
     patients = Patient.objects.active()
     if scope != "all":
@@ -160,7 +163,6 @@ def _active_ids(scope: int | str) -> list[int]:
 
 def cohort_snapshot(user, clinic_id: int | None = None, as_of: date | None = None) -> CohortSnapshot:
     """Today's snapshot for what this user sees.
-
     If the nightly refresh has not run, the latest earlier snapshot is shown (the page says of which
     day) and a refresh is queued; only a scope that never had one is computed during the request.
     """
@@ -185,10 +187,8 @@ def _refresh_in_background(as_of: date) -> None:
     """Queue one refresh of every snapshot for the day (the first stale page view does; others wait)."""
     if not cache.add(f"aih:cohort-snapshot:refreshing:{as_of.isoformat()}", True, 3600):
         return
-    from .tasks import refresh_cohort_snapshots as task
-
     try:
-        task.delay()
+        task_by_name(REFRESH_COHORT_SNAPSHOTS).delay()
     except Exception:  # noqa: BLE001 - a broker outage must not break the dashboard; tonight's run catches up
         logger.warning("Could not queue the cohort snapshot refresh; showing the latest snapshot.")
 
@@ -200,7 +200,6 @@ def refresh_cohort_snapshots(as_of: date | None = None) -> dict[int | str, Cohor
     by_clinic: dict[int, list[PatientFacts]] = {}
     for fact in facts:
         by_clinic.setdefault(fact.clinic_id, []).append(fact)
-    from aih_tracker.models import Clinic
 
     snapshots = {clinic_id: _store(clinic_id, [], as_of) for clinic_id in Clinic.objects.values_list("pk", flat=True)}
     snapshots.update({clinic_id: _store(clinic_id, rows, as_of) for clinic_id, rows in by_clinic.items()})
