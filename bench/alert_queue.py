@@ -20,7 +20,7 @@ over --samples requests:
 
 Each page reports its SQL query count (the budget is 10) and its median against the 150 ms
 budget and as a ratio to the baseline measured in the same run. `--smoke` runs a tiny version
-in the test database (tests/test_bench_queue.py), so the benchmark cannot rot.
+in the test database (tests/alerts/test_bench_queue.py), so the benchmark cannot rot.
 """
 
 from __future__ import annotations

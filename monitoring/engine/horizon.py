@@ -11,7 +11,7 @@ their data changed, their horizon has come, or the parameters or rules changed (
 Anything done with a tracked value that cannot be followed (an operation that is not monotone in the
 day, a conversion to a plain number or string) "freezes" it: the horizon is cut at the first day on
 which that value itself changes, and the plain value is used from then on. Freezing is always safe,
-only earlier than needed. `tests/test_horizon.py` checks, over demo timelines and random dates, that
+only earlier than needed. `tests/engine/test_horizon.py` checks, over demo timelines and random dates, that
 evaluating on any day before the horizon gives exactly the findings of the first day.
 
 Values are tracked as functions of the day's ordinal: `_at(day) -> plain value`, non-decreasing

@@ -15,7 +15,7 @@ RECENT_OVERRIDES = 5
 @register.inclusion_tag("regimens/partials/patient_regimen.html", takes_context=True)
 def regimen_panel(context, patient):
     user = context["request"].user
-    # Two queries whatever the history: the patient page's query count is fixed (tests/test_patient_page.py).
+    # Two queries whatever the history: the patient page's query count is fixed (tests/record/test_patient_page.py).
     overrides = list(
         PrescribingOverride.objects.filter(patient=patient).select_related("course__drug", "overridden_by")
     )

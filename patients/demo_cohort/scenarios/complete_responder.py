@@ -10,7 +10,7 @@ FBC is stable. ALT is normal by month 3-5 (80-120 days) and IgG by 100-140 days,
 since. Immune to hepatitis A (naturally) and B (vaccinated).
 
 Exercises: the absence of every failure alert. A > 50% ALT fall by week 4 (no RESP-01), response
-at 6 months (no RESP-02), bloods on the azathioprine schedule (no MON-01): tests/test_demo_scenarios.py
+at 6 months (no RESP-02), bloods on the azathioprine schedule (no MON-01): tests/patients/test_demo_scenarios.py
 checks it raises none of them.
 """
 

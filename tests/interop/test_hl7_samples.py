@@ -15,9 +15,9 @@ from tests.factories import PatientFactory, default_clinic
 
 pytestmark = pytest.mark.django_db
 
-DATA = Path(__file__).parent / "data" / "interop"
+DATA = Path(__file__).resolve().parents[1] / "data" / "interop"
 SAMPLES = DATA / "hl7v2-microsoft-fhir-converter"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "interop"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "interop"
 PLUS_7 = timezone(timedelta(hours=7))
 
 

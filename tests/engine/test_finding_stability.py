@@ -142,7 +142,7 @@ def test_a_day_count_in_the_content_would_be_caught(monkeypatch):
     assert set(rewrites(timeline.build(), d(as_of))[1]) == {"MON-01"}
 
 
-# The demo scenarios, seeded as of AS_OF (tests/test_demo_scenarios.py) --------------------------
+# The demo scenarios, seeded as of AS_OF (tests/patients/test_demo_scenarios.py) --------------------------
 AS_OF = date(2026, 11, 2)
 
 

@@ -21,7 +21,7 @@ def fake_processor(message):
 
 @pytest.fixture
 def processor(monkeypatch):
-    monkeypatch.setitem(q.PROCESSORS, "hl7", "tests.test_interop_quarantine.fake_processor")
+    monkeypatch.setitem(q.PROCESSORS, "hl7", "tests.interop.test_interop_quarantine.fake_processor")
 
 
 def test_the_raw_text_is_stored_before_processing():

@@ -14,7 +14,7 @@ from tests.factories import PatientFactory, analyte, default_clinic
 
 pytestmark = pytest.mark.django_db
 
-INTEROP = Path(__file__).parent / "data" / "interop"  # a checksummed copy of ../shared/interop
+INTEROP = Path(__file__).resolve().parents[1] / "data" / "interop"  # a checksummed copy of ../shared/interop
 SYNTHEA = INTEROP / "synthea-r4-fhiry" / "cfhir.json.gz"
 SYNTHEA_SUBSET = INTEROP / "synthea-r4-fhiry" / "cfhir-labs-subset.json"
 US_CORE = INTEROP / "fhir-r4-us-core"

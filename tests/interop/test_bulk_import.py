@@ -17,7 +17,7 @@ from tests.factories import ClinicFactory, PatientFactory, UserFactory, default_
 
 pytestmark = pytest.mark.django_db
 
-INTEROP = Path(__file__).parent / "data" / "interop"
+INTEROP = Path(__file__).resolve().parents[1] / "data" / "interop"
 HL7 = INTEROP / "hl7v2-microsoft-fhir-converter"
 GLUCOSE_SYSTEM = "POST 12H CFST:MCNC:PT:SER/PLAS:QN"  # how ORU-R01-RMGEAD.hl7 sends its code
 
