@@ -179,7 +179,8 @@ def one_patient_after_a_new_lab(
     from patients.models import Patient
 
     alt = Analyte.objects.get(code="alt")
-    freeze_loaded_objects()  # as a worker does once it has started
+    frozen = freeze_loaded_objects()  # as a worker does once it has started
+    print(f"Froze {frozen} objects loaded at start out of the garbage collector's view.")
     total, evaluation = [], []
     try:
         for pid in sample_patients(patient_ids, samples):
