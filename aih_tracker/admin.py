@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
-from aih_tracker.admin_scoping import ClinicScopedAdmin
+from aih_tracker.admin_scoping import ClinicScopedAdmin, ScopedHistoryAdmin
 from aih_tracker.models import Clinic, User
 
 admin.site.site_header = "AIH Tracker administration"
@@ -10,7 +9,7 @@ admin.site.site_title = "AIH Tracker"
 
 
 @admin.register(Clinic)
-class ClinicAdmin(SimpleHistoryAdmin):
+class ClinicAdmin(ScopedHistoryAdmin):
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 

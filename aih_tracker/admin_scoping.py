@@ -1,12 +1,41 @@
-"""Admin base class: every clinic's staff see only their own clinic's rows; history is kept."""
+"""Admin base classes: every clinic's staff see only their own clinic's rows; history is kept and read-only."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpResponseNotAllowed
 from simple_history.admin import SimpleHistoryAdmin
 
 from monitoring.changes import enqueue_evaluation
 
 
-class ClinicScopedAdmin(SimpleHistoryAdmin):
+class ScopedHistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's pages, held to the change page's rules.
+
+    Its history list falls back to the historical rows when `get_queryset` does not hold the object,
+    and its history form reads the historical row directly and saves whatever is POSTed back to it
+    (`SIMPLE_HISTORY_REVERT_DISABLED` only hides the button). So both pages first require the object
+    to be one the user may see, and the history form only shows: the history is read, never written
+    back (a correction goes through the change page or the app, with its checks and its own history).
+    """
+
+    def _require_in_scope(self, request, object_id) -> None:
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404("No such record.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not request.user.is_superuser:
+            self._require_in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        if not request.user.is_superuser:
+            self._require_in_scope(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ClinicScopedAdmin(ScopedHistoryAdmin):
     # Path from the model to its clinic, e.g. "patient__clinic".
     clinic_path = "patient__clinic"
     list_per_page = 50
@@ -48,14 +77,11 @@ class ClinicScopedAdmin(SimpleHistoryAdmin):
         return obj.patient_id
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not request.user.is_superuser:
-            related = db_field.related_model
-            if related._meta.label == "patients.Patient":
-                kwargs["queryset"] = related.objects.filter(clinic=request.user.clinic)
-            elif related._meta.label == "aih_tracker.Clinic":
-                kwargs["queryset"] = related.objects.filter(pk=request.user.clinic_id)
-            elif related._meta.label == "aih_tracker.User":
-                kwargs["queryset"] = related.objects.filter(clinic=request.user.clinic)
+        """A drop-down offers only the rows the user's admin page for that model lists (their clinic's)."""
+        if not request.user.is_superuser and "queryset" not in kwargs:
+            related_admin = self.admin_site._registry.get(db_field.related_model)
+            if related_admin is not None:
+                kwargs["queryset"] = related_admin.get_queryset(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

@@ -146,6 +146,8 @@ AXES_VERBOSE = False
 
 # Audit history in the admin is shown only to roles with the VIEW_AUDIT action.
 SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
+# History is read, never written back from the admin (aih_tracker/admin_scoping.py refuses the POST too).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

@@ -499,7 +499,7 @@ def lab_rows_query(ids):
         LabResult.objects.filter(AnyOf(F("patient_id"), list(ids)))
         .exclude(status=ResultStatus.PRELIMINARY.value)
         .annotate(on=TruncDate("collected_at"))
-        .order_by("patient_id", "analyte_id", "collected_at")
+        .order_by("patient_id", "analyte_id", "collected_at", "pk")  # pk: same-time results in a fixed order
         .values_list("patient_id", "analyte_id", "on", "value", "ref_low", "ref_high")
     )
 
