@@ -37,9 +37,6 @@ def task_by_name(name: str):
     return celery_app.tasks[name]
 
 
-_task = task_by_name
-
-
 def mark_changed(patient_ids: Iterable[int]) -> None:
     """Record, in the current transaction, that these patients' data changed: their evaluation is due.
 
@@ -137,7 +134,7 @@ class _PendingEvaluations:
 
 def _send_evaluation(patient_id: int) -> None:
     try:
-        _task(EVALUATE_PATIENT).apply_async((patient_id,), retry=True, retry_policy=QUICK_RETRY)
+        task_by_name(EVALUATE_PATIENT).apply_async((patient_id,), retry=True, retry_policy=QUICK_RETRY)
     except Exception:  # noqa: BLE001 - a broker outage must never fail a clinician's save
         # The data are committed; tonight's sweep evaluates every active patient anyway.
         logger.warning("Could not queue evaluation of patient %s; the nightly sweep will catch up.", patient_id)
@@ -145,7 +142,7 @@ def _send_evaluation(patient_id: int) -> None:
 
 def _send_evaluation_chunk(patient_ids: list[int]) -> None:
     try:
-        _task(EVALUATE_CHUNK).apply_async((patient_ids,), retry=True, retry_policy=QUICK_RETRY)
+        task_by_name(EVALUATE_CHUNK).apply_async((patient_ids,), retry=True, retry_policy=QUICK_RETRY)
     except Exception:  # noqa: BLE001 - as for one patient: the data are committed, the sweep catches up
         logger.warning("Could not queue evaluation of %s patients; the nightly sweep will catch up.", len(patient_ids))
 
