@@ -29,6 +29,9 @@ def private_queue(monkeypatch):
         conn.default_channel.queue_purge(QUEUE)
     for task in (import_batch, evaluate_patient):
         monkeypatch.setattr(task, "queue", QUEUE, raising=False)
+        # A task caches its send options on its first apply_async (an earlier test may have queued
+        # it): without this the queue set above would be ignored and the message would go elsewhere.
+        monkeypatch.setattr(task, "_exec_options", None, raising=False)
     return QUEUE
 
 
