@@ -85,6 +85,22 @@ class ClinicScopedAdmin(ScopedHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ReadOnlyInAdmin:
+    """For rows the app writes only through its services, where the checks run (the prescribing
+    safety checks, the clinic's snooze limit, the alert's action log and version): the admin shows
+    them and their history to everyone, and changes them for no one, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ClinicalDecisionAdmin(ReadOnlyInAdmin, ClinicScopedAdmin):
+    """A clinic's regimens, tapers, overrides and alerts: read in the admin, written in the app."""
+
+
 class PatientRecordAdmin(ClinicScopedAdmin):
     list_select_related = ["patient"]
     search_fields = ["patient__mrn", "patient__family_name"]

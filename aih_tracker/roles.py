@@ -68,20 +68,23 @@ _EDITABLE_MODELS: dict[Action, tuple[str, ...]] = {
         "regimens.adherencerecord",
         "regimens.adverseevent",
     ),
-    Action.PRESCRIBE: (
-        "regimens.medicationcourse",
-        "regimens.dosechange",
-        "regimens.taperplan",
-        "regimens.taperstep",
-    ),
-    Action.WORK_ALERTS: ("monitoring.alert",),
     Action.CHANGE_PARAMETERS: ("monitoring.clinicalparameter", "monitoring.referenceinterval"),
     Action.MANAGE_USERS: ("aih_tracker.user",),
 }
-# Prescribing overrides are written only by the prescribing pages (regimens/services.py), never in the admin.
-_READ_ONLY_MODELS = (
-    "regimens.drug",
+# Read-only in the admin for everyone but a superuser. Regimens, their tapers and overrides are written
+# only by the prescribing pages (regimens/services.py: the safety checks run there), and alerts only by
+# the alert queue's actions (monitoring/alerts/services.py: the clinic's snooze limit, the action log).
+_CLINICAL_DECISION_MODELS = (
+    "regimens.medicationcourse",
+    "regimens.dosechange",
+    "regimens.taperplan",
+    "regimens.taperstep",
     "regimens.prescribingoverride",
+    "monitoring.alert",
+)
+_READ_ONLY_MODELS = (
+    *_CLINICAL_DECISION_MODELS,
+    "regimens.drug",
     "monitoring.analyte",
     "aih_tracker.clinic",
     "monitoring.inboundmessage",
@@ -103,7 +106,8 @@ def model_permissions_for(role: str) -> frozenset[str]:
             perms.add(f"{app}.view_{model}")
     if Action.VIEW_AUDIT in actions:
         # django-simple-history checks these when SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS is on.
-        audited = {m for models_ in _EDITABLE_MODELS.values() for m in models_} | {"aih_tracker.clinic"}
+        audited = {m for models_ in _EDITABLE_MODELS.values() for m in models_}
+        audited |= {"aih_tracker.clinic", *_CLINICAL_DECISION_MODELS}
         for label in audited:
             app, model = label.split(".")
             perms.add(f"{app}.view_historical{model}")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from aih_tracker.admin_scoping import ClinicScopedAdmin
+from aih_tracker.admin_scoping import ClinicalDecisionAdmin, ClinicScopedAdmin, ReadOnlyInAdmin
 from monitoring.models import (
     Alert,
     AlertAction,
@@ -48,23 +48,18 @@ class ClinicalParameterAdmin(ClinicScopedAdmin):
         super().save_model(request, obj, form, change)
 
 
-class AlertActionInline(admin.TabularInline):
+class AlertActionInline(ReadOnlyInAdmin, admin.TabularInline):
     model = AlertAction
     extra = 0
     can_delete = False
-    readonly_fields = ["kind", "by", "at", "note", "detail"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Alert)
-class AlertAdmin(ClinicScopedAdmin):
+class AlertAdmin(ClinicalDecisionAdmin):
     list_display = ["patient", "rule_id", "episode", "severity", "status", "resolution", "assignee", "opened_at"]
     list_filter = ["status", "severity", "rule_id"]
     list_select_related = ["patient", "assignee"]
     search_fields = ["patient__mrn", "patient__family_name", "rule_id"]
-    readonly_fields = ["patient", "rule_id", "episode", "evidence", "parameters", "version"]
     inlines = [AlertActionInline]
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from aih_tracker.admin_scoping import ClinicScopedAdmin, register_patient_records
+from aih_tracker.admin_scoping import ClinicalDecisionAdmin, ReadOnlyInAdmin, register_patient_records
 from regimens.models import (
     AdherenceRecord,
     AdverseEvent,
@@ -20,7 +20,7 @@ class DrugAdmin(admin.ModelAdmin):
     search_fields = ["name", "code", "rxnorm"]
 
 
-class DoseChangeInline(admin.TabularInline):
+class DoseChangeInline(ReadOnlyInAdmin, admin.TabularInline):
     model = DoseChange
     extra = 0
     fk_name = "course"
@@ -28,7 +28,7 @@ class DoseChangeInline(admin.TabularInline):
 
 
 @admin.register(MedicationCourse)
-class MedicationCourseAdmin(ClinicScopedAdmin):
+class MedicationCourseAdmin(ClinicalDecisionAdmin):
     list_display = ["patient", "drug", "line_of_therapy", "started_on", "stopped_on", "stop_reason"]
     list_filter = ["drug", "stop_reason"]
     list_select_related = ["patient", "drug"]
@@ -37,27 +37,27 @@ class MedicationCourseAdmin(ClinicScopedAdmin):
     inlines = [DoseChangeInline]
 
 
-class TaperStepInline(admin.TabularInline):
+class TaperStepInline(ReadOnlyInAdmin, admin.TabularInline):
     model = TaperStep
     extra = 0
 
 
 @admin.register(TaperPlan)
-class TaperPlanAdmin(ClinicScopedAdmin):
+class TaperPlanAdmin(ClinicalDecisionAdmin):
     clinic_path = "course__patient__clinic"
     list_display = ["course", "protocol", "is_active", "created_at"]
     inlines = [TaperStepInline]
 
 
 @admin.register(DoseChange)
-class DoseChangeAdmin(ClinicScopedAdmin):
+class DoseChangeAdmin(ClinicalDecisionAdmin):
     clinic_path = "course__patient__clinic"
     list_display = ["course", "effective_on", "dose_mg_per_day", "schedule"]
     list_select_related = ["course__patient", "course__drug"]
 
 
 @admin.register(TaperStep)
-class TaperStepAdmin(ClinicScopedAdmin):
+class TaperStepAdmin(ClinicalDecisionAdmin):
     clinic_path = "plan__course__patient__clinic"
     list_display = ["plan", "sequence", "starts_on", "dose_mg_per_day"]
 
@@ -66,9 +66,8 @@ register_patient_records(AdherenceRecord, AdverseEvent)
 
 
 @admin.register(PrescribingOverride)
-class PrescribingOverrideAdmin(ClinicScopedAdmin):
+class PrescribingOverrideAdmin(ClinicalDecisionAdmin):
     list_display = ["patient", "rule_id", "severity", "overridden_by", "overridden_at"]
     list_filter = ["rule_id"]
     list_select_related = ["patient", "overridden_by"]
     search_fields = ["patient__mrn", "patient__family_name", "rule_id"]
-    readonly_fields = [f.name for f in PrescribingOverride._meta.fields]

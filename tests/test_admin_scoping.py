@@ -6,7 +6,7 @@ import pytest
 
 from aih_tracker.roles import Role
 from monitoring.models import Alert, AlertStatus, Severity
-from regimens.models import DoseChange, Drug, MedicationCourse
+from regimens.models import AdherenceRecord, DoseChange, Drug, MedicationCourse
 from tests.factories import ClinicFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,12 +74,57 @@ def test_admin_drop_downs_list_only_the_users_clinic(client, clinic_a_patient):
     theirs = MedicationCourse.objects.create(patient=clinic_a_patient, drug=drug, started_on="2026-01-05")
     own_patient = PatientFactory()
     ours = MedicationCourse.objects.create(patient=own_patient, drug=drug, started_on="2026-01-05")
-    client.force_login(UserFactory(role=Role.PHYSICIAN))
-    form = client.get("/admin/regimens/dosechange/add/").context["adminform"].form
+    client.force_login(UserFactory(role=Role.NURSE))
+    form = client.get("/admin/regimens/adherencerecord/add/").context["adminform"].form
     choices = {str(choice.value) for choice, _ in form.fields["course"].choices if choice}
     assert choices == {str(ours.pk)}
     client.post(
-        "/admin/regimens/dosechange/add/",
-        {"course": theirs.pk, "effective_on": "2026-02-01", "dose_mg_per_day": "50", "schedule": ""},
+        "/admin/regimens/adherencerecord/add/",
+        {"patient": own_patient.pk, "course": theirs.pk, "recorded_on": "2026-02-01", "method": "self_report"},
     )
-    assert not DoseChange.objects.filter(course=theirs).exists()
+    assert not AdherenceRecord.objects.filter(course=theirs).exists()
+
+
+# Clinical decisions are written only through the app's services, where the checks run.
+DECISION_ADD_PAGES = [
+    "/admin/regimens/medicationcourse/add/",
+    "/admin/regimens/dosechange/add/",
+    "/admin/regimens/taperplan/add/",
+    "/admin/regimens/taperstep/add/",
+    "/admin/regimens/prescribingoverride/add/",
+    "/admin/monitoring/alert/add/",
+]
+
+
+@pytest.mark.parametrize("url", DECISION_ADD_PAGES)
+@pytest.mark.parametrize("superuser", [False, True])
+def test_no_one_adds_a_clinical_decision_in_the_admin(client, url, superuser):
+    user = UserFactory(role=Role.PHYSICIAN, is_superuser=superuser, is_staff=True)
+    client.force_login(user)
+    assert client.get(url).status_code == 403
+
+
+def test_a_physician_cannot_change_a_dose_in_the_admin(client):
+    course = MedicationCourse.objects.create(
+        patient=PatientFactory(), drug=Drug.objects.get(code="azathioprine"), started_on="2026-01-05"
+    )
+    dose = DoseChange.objects.create(course=course, effective_on="2026-01-05", dose_mg_per_day=50)
+    client.force_login(UserFactory(role=Role.PHYSICIAN))
+    url = f"/admin/regimens/dosechange/{dose.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and 'type="submit" value="Save"' not in page.content.decode()
+    client.post(url, {"course": course.pk, "effective_on": "2026-01-05", "dose_mg_per_day": "250"})
+    dose.refresh_from_db()
+    assert dose.dose_mg_per_day == 50
+
+
+def test_a_nurse_cannot_snooze_an_alert_past_the_limit_in_the_admin(client):
+    """The alert queue's snooze keeps to the clinic's limit and logs an action; the admin does neither."""
+    alert = Alert.objects.create(patient=PatientFactory(), rule_id="MON-01", severity=Severity.HIGH, message="Due")
+    client.force_login(UserFactory(role=Role.NURSE))
+    url = f"/admin/monitoring/alert/{alert.pk}/change/"
+    assert client.get(url).status_code == 200  # read, with its actions and history
+    response = client.post(url, {"status": AlertStatus.SNOOZED, "snoozed_until": "2099-01-01"})
+    assert response.status_code == 403
+    alert.refresh_from_db()
+    assert (alert.status, alert.snoozed_until, alert.version) == (AlertStatus.OPEN, None, 1)

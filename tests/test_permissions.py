@@ -70,9 +70,9 @@ def test_an_inactive_user_may_do_nothing(make_user):
 
 
 # Each kind of action, as a real request: (action, method, url builder).
-def _alert_change_url(patient):
+def _alert_acknowledge_url(patient):
     alert = Alert.objects.create(patient=patient, rule_id="MON-01", severity=Severity.HIGH, message="Bloods overdue")
-    return f"/admin/monitoring/alert/{alert.pk}/change/"
+    return f"/alerts/{alert.pk}/acknowledge/"
 
 
 ENDPOINTS = [
@@ -80,8 +80,8 @@ ENDPOINTS = [
     (Action.EDIT_PATIENTS, "get", lambda p: "/admin/patients/patient/add/"),
     (Action.LOG_VISITS, "get", lambda p: "/admin/monitoring/labresult/add/"),
     (Action.LOG_VISITS, "get", lambda p: "/admin/patients/visit/add/"),
-    (Action.PRESCRIBE, "get", lambda p: "/admin/regimens/medicationcourse/add/"),
-    (Action.WORK_ALERTS, "post", _alert_change_url),
+    (Action.PRESCRIBE, "get", lambda p: f"/patients/{p.pk}/regimen/start/"),
+    (Action.WORK_ALERTS, "post", _alert_acknowledge_url),
     (Action.CHANGE_PARAMETERS, "get", lambda p: "/admin/monitoring/clinicalparameter/add/"),
     (Action.MANAGE_USERS, "get", lambda p: "/admin/aih_tracker/user/add/"),
     (Action.VIEW_AUDIT, "get", lambda p: f"/admin/patients/patient/{p.pk}/history/"),
