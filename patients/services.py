@@ -31,14 +31,52 @@ def find_mrn_owner(*, clinic_id: int, mrn: str, exclude_pk: int | None = None) -
     return patients.first()
 
 
-def save_patient_intake(*, patient: Patient, records: Sequence[models.Model] = ()) -> Patient:
+class EditConflict(Exception):
+    """The patient's record was saved by someone else after this edit began; nothing was saved."""
+
+    def __init__(self, changed_by, changed_at: datetime, current_version: str):
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+        self.current_version = current_version
+        super().__init__(f"Changed by {changed_by or 'an import'} at {changed_at:%d %b %Y %H:%M}.")
+
+
+def _latest_history(patient: Patient, record_models: Sequence[type[models.Model]]) -> list:
+    """The newest audit-history row of the patient and of each kind of their intake record."""
+    histories = [patient.history.all()] + [model.history.filter(patient_id=patient.pk) for model in record_models]
+    return [row for row in (h.order_by("-history_id").first() for h in histories) if row is not None]
+
+
+def edit_version(patient: Patient, record_models: Sequence[type[models.Model]] = ()) -> str:
+    """Where the patient's record (and their intake records) stands: any save of it, from any page
+    or the admin, leaves a new audit-history row and so changes this value. "" for a new patient."""
+    if patient.pk is None:
+        return ""
+    return "-".join(f"{row._meta.label}:{row.history_id}" for row in _latest_history(patient, record_models))
+
+
+def save_patient_intake(
+    *,
+    patient: Patient,
+    records: Sequence[models.Model] = (),
+    expected_version: str | None = None,
+    record_models: Sequence[type[models.Model]] = (),
+) -> Patient:
     """Save a new or edited patient with its intake records (antibodies, TPMT, vaccinations...), all or nothing.
 
     `records` are unsaved or changed rows of the patients app that belong to `patient`.
     Raises DuplicateMRN (nothing saved) if the MRN is taken in the clinic, including by a save
-    that raced this one past the form's check.
+    that raced this one past the form's check. With `expected_version` (the `edit_version` the
+    edit began from), raises EditConflict (nothing saved) if the record changed since: the later
+    save must not silently overwrite the earlier one.
     """
     with transaction.atomic():
+        if patient.pk is not None and expected_version is not None:
+            Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one check-and-save at a time
+            current = edit_version(patient, record_models)
+            if current != expected_version:
+                latest = max(_latest_history(patient, record_models), key=lambda row: row.history_date)
+                raise EditConflict(latest.history_user, latest.history_date, current)
         owner = find_mrn_owner(clinic_id=patient.clinic_id, mrn=patient.mrn, exclude_pk=patient.pk)
         if owner:
             raise DuplicateMRN(owner)

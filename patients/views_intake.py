@@ -14,7 +14,7 @@ from aih_tracker.models import Clinic
 from aih_tracker.roles import Action
 from patients.forms import INTAKE_FORMSETS, PatientForm
 from patients.models import Patient
-from patients.services import DuplicateMRN, save_patient_intake
+from patients.services import DuplicateMRN, EditConflict, edit_version, save_patient_intake
 
 TEMPLATE = "patients/patient_form.html"
 
@@ -51,21 +51,38 @@ def _intake(request: HttpRequest, patient: Patient) -> HttpResponse:
     adding = data.get("add_row") if data else None
     if adding in INTAKE_FORMSETS:
         data = with_extra_row(data, adding)
+    record_models = [cls.model for cls in INTAKE_FORMSETS.values()]
+    # The version this edit began from travels with the form, so a save over someone else's is caught.
+    version = data.get("edited_version", "") if data is not None else edit_version(patient, record_models)
+    conflict = None
     form = PatientForm(data, instance=patient, clinic_id=patient.clinic_id)
     formsets = [cls(data, instance=patient, prefix=prefix) for prefix, cls in INTAKE_FORMSETS.items()]
     if data is not None and not adding and all([form.is_valid()] + [fs.is_valid() for fs in formsets]):
         is_new = patient.pk is None
         records = [record for fs in formsets for record in fs.save(commit=False)]
         try:
-            saved = save_patient_intake(patient=form.save(commit=False), records=records)
+            saved = save_patient_intake(
+                patient=form.save(commit=False), records=records, expected_version=version, record_models=record_models
+            )
         except DuplicateMRN as duplicate:
             form.mrn_owner = duplicate.existing
             form.add_error("mrn", "This MRN was registered in this clinic a moment ago by someone else.")
+        except EditConflict as changed:
+            # Keep what was typed; a second save, knowingly, goes over the newer version.
+            conflict, version = changed, changed.current_version
         else:
             messages.success(request, f"{saved} {'registered' if is_new else 'updated'}.")
             return redirect("patients:detail", saved.pk)
-    failed = data is not None and not adding
-    context = {"form": form, "formsets": formsets, "patient": patient, "is_new": patient.pk is None, "failed": failed}
+    failed = data is not None and not adding and conflict is None
+    context = {
+        "form": form,
+        "formsets": formsets,
+        "patient": patient,
+        "is_new": patient.pk is None,
+        "failed": failed,
+        "conflict": conflict,
+        "edited_version": version,
+    }
     return render(request, TEMPLATE, context, status=200)
 
 

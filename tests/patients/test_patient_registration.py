@@ -1,5 +1,6 @@
 """Clinic staff register and edit patients with their intake records; MRNs are unique per clinic."""
 
+import re
 from datetime import date, timedelta
 from unittest import mock
 
@@ -47,6 +48,13 @@ def registration(**fields) -> dict:
     data |= {"pregnancies-0-kind": "pregnant", "vaccinations-0-dose_number": "1"}
     data |= fields
     return data
+
+
+def edited_version(page: str) -> str:
+    """The version a browser posts back: the hidden field of the edit page it was given."""
+    match = re.search(r'name="edited_version" value="([^"]*)"', page)
+    assert match, "the edit form carries the version it was opened at"
+    return match.group(1)
 
 
 @pytest.fixture
@@ -179,6 +187,7 @@ def test_editing_corrects_the_patient_and_an_existing_record(staff_client):
     assert '<option value="True" selected>Positive</option>' in page  # stored values show as stored
     assert '<option value="true" selected>Yes: markers negative</option>' in page
     data = registration(mrn="E-1", family_name="Keyes", given_name="Tom", sex="male", aih_type="type2")
+    data |= {"edited_version": edited_version(page)}
     data |= management("antibodies", total=2, initial=1) | {
         "antibodies-0-id": str(antibody.pk),
         "antibodies-0-antibody": "ana",
@@ -222,3 +231,48 @@ def test_the_patient_list_offers_registration_and_the_patient_page_offers_edit(s
     page = staff_client.get(f"/patients/{patient.pk}/").content.decode()
     assert f'href="/patients/{patient.pk}/edit/"' in page
     assert f'href="/patients/{patient.pk}/visits/new/"' in page
+
+
+def test_a_save_over_someone_elses_newer_save_is_refused_and_keeps_what_was_typed(client, make_user):
+    """Two people edit the same patient: the second save must not silently undo the first."""
+    patient = PatientFactory(mrn="E-2", family_name="Keyes", given_name="Tom", sex="male", notes="")
+    first, second = make_user(Role.STAFF, first_name="Ann", last_name="First"), make_user(Role.NURSE)
+    url = f"/patients/{patient.pk}/edit/"
+    client.force_login(second)
+    opened_at = edited_version(client.get(url).content.decode())
+
+    client.force_login(first)
+    page = client.get(url).content.decode()
+    fields = {"mrn": "E-2", "given_name": "Tom", "sex": "male"}
+    data = registration(**fields, family_name="Keyes-Hart", edited_version=edited_version(page))
+    assert client.post(url, data).status_code == 302
+
+    client.force_login(second)
+    data = registration(**fields, family_name="Keyes", notes="Prefers morning appointments", edited_version=opened_at)
+    response = client.post(url, data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Not saved: Ann First saved this patient at" in html
+    assert "Prefers morning appointments" in html  # what was typed is kept
+    patient.refresh_from_db()
+    assert (patient.family_name, patient.notes) == ("Keyes-Hart", "")
+
+    # Having seen the warning, a second save is deliberate and goes through.
+    data["edited_version"] = edited_version(html)
+    assert client.post(url, data).status_code == 302
+    patient.refresh_from_db()
+    assert (patient.family_name, patient.notes) == ("Keyes", "Prefers morning appointments")
+
+
+def test_a_change_to_an_intake_record_since_the_page_opened_is_a_conflict_too(staff_client):
+    patient = PatientFactory(mrn="E-3", family_name="Keyes", given_name="Tom", sex="male")
+    antibody = Autoantibody.objects.create(patient=patient, antibody="ana", positive=True, tested_on=date(2024, 1, 2))
+    url = f"/patients/{patient.pk}/edit/"
+    opened_at = edited_version(staff_client.get(url).content.decode())
+    antibody.titre = 640  # saved elsewhere (the admin, another tab)
+    antibody.save()
+    data = registration(mrn="E-3", family_name="Keyes", given_name="Tom", sex="male", aih_type="type2")
+    response = staff_client.post(url, data | {"edited_version": opened_at})
+    assert response.status_code == 200 and "after you opened this page" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.aih_type != "type2"
