@@ -443,6 +443,14 @@ class Visit(PatientRecord):
     splenomegaly = models.BooleanField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    submission_key = models.CharField(
+        max_length=32,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The visit form's one-time key: the same form sent twice saves one visit.",
+    )
 
     history = HistoricalRecords()
 

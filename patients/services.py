@@ -153,22 +153,49 @@ def current_dose(course: MedicationCourse, on: date) -> DoseChange | None:
     return course.dose_changes.filter(effective_on__lte=on).order_by("-effective_on").first()
 
 
-def log_visit(*, patient: Patient, user, entry: VisitEntry) -> Visit:
+class AlreadySaved(Exception):
+    """This visit form was saved before (sent twice: a double click, a resend after a timeout)."""
+
+    def __init__(self, visit: Visit):
+        self.visit = visit
+        super().__init__(f"Visit {visit.pk} was already saved from this form.")
+
+
+def visit_saved_from(patient: Patient, submission_key: str) -> Visit | None:
+    """The patient's visit that the form with this key saved already, if it did."""
+    return Visit.objects.filter(patient=patient, submission_key=submission_key).first() if submission_key else None
+
+
+def log_visit(*, patient: Patient, user, entry: VisitEntry, submission_key: str | None = None) -> Visit:
     """Store a whole visit (weight, labs, doses taken, adherence, adverse events) in one transaction.
 
     Any ValidationError (a lab value refused by the monitoring service, a second dose change for
-    the same day...) rolls everything back: a visit is saved completely or not at all.
+    the same day...) rolls everything back: a visit is saved completely or not at all. With the
+    form's `submission_key`, a second save of the same form (even one racing the first) saves
+    nothing and raises AlreadySaved with the visit the first one stored.
     """
     with transaction.atomic():
-        visit = Visit.objects.create(
-            patient=patient,
-            visit_date=entry.visit_date,
-            clinician=user,
-            ascites=entry.ascites,
-            encephalopathy_grade=entry.encephalopathy_grade,
-            jaundice=entry.jaundice,
-            notes=entry.notes,
-        )
+        earlier = Visit.objects.filter(submission_key=submission_key) if submission_key else Visit.objects.none()
+        if mine := earlier.filter(patient=patient).first():
+            raise AlreadySaved(mine)
+        try:
+            with transaction.atomic():
+                visit = Visit.objects.create(
+                    patient=patient,
+                    visit_date=entry.visit_date,
+                    clinician=user,
+                    ascites=entry.ascites,
+                    encephalopathy_grade=entry.encephalopathy_grade,
+                    jaundice=entry.jaundice,
+                    notes=entry.notes,
+                    submission_key=submission_key or None,
+                )
+        except IntegrityError:
+            if mine := earlier.filter(patient=patient).first():
+                raise AlreadySaved(mine) from None
+            if earlier.exists():  # a key taken from another patient's form: not this visit's
+                raise ValidationError("This form was already used; open the visit form again.") from None
+            raise
         if entry.weight_kg is not None:
             WeightMeasurement.objects.create(
                 patient=patient, measured_on=entry.visit_date, weight_kg=entry.weight_kg, visit=visit

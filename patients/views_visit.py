@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import date
 
 from django.contrib import messages
@@ -28,7 +30,14 @@ from patients.forms import (
     VisitForm,
 )
 from patients.models import Patient
-from patients.services import AdverseEventEntry, MedicineEntry, VisitEntry, log_visit
+from patients.services import (
+    AdverseEventEntry,
+    AlreadySaved,
+    MedicineEntry,
+    VisitEntry,
+    log_visit,
+    visit_saved_from,
+)
 from patients.views_intake import total_forms, with_extra_row
 from regimens.models import AdverseEvent, MedicationCourse
 
@@ -120,12 +129,18 @@ def visit_new(request: HttpRequest, pk: int) -> HttpResponse:
         data = with_extra_row(data, "events")
     screen = VisitScreen(patient, data)
     labs, medicines, events = screen.forms()
+    key = submission_key(data)
     failed = ""
+    if data is not None and not adding and (earlier := visit_saved_from(patient, key)):
+        return _already_saved(request, earlier)  # before the checks: a resend is not a second visit
     if data is not None and not adding:
         valid = [screen.visit_form.is_valid(), labs.is_valid(), medicines.is_valid(), events.is_valid()]
         if all(valid):
             try:
-                visit = log_visit(patient=patient, user=request.user, entry=_entry(screen, labs, medicines, events))
+                entry = _entry(screen, labs, medicines, events)
+                visit = log_visit(patient=patient, user=request.user, entry=entry, submission_key=key)
+            except AlreadySaved as again:
+                return _already_saved(request, again.visit)
             except ValidationError as error:
                 failed = "Nothing was saved: " + " ".join(error.messages)
             else:
@@ -144,8 +159,26 @@ def visit_new(request: HttpRequest, pk: int) -> HttpResponse:
         "events": events,
         "addable": screen.addable_analytes(),
         "failed": failed,
+        "submission_key": key,
     }
     return render(request, TEMPLATE, context)
+
+
+def _already_saved(request: HttpRequest, visit) -> HttpResponse:
+    messages.info(
+        request,
+        f"This visit form was sent twice; the visit on {visit.visit_date:%d %b %Y} was saved once, "
+        "and nothing was saved again.",
+    )
+    return redirect("patients:detail", visit.patient_id)
+
+
+def submission_key(data) -> str:
+    """The form's one-time key: new when the form is first shown, kept while it is corrected and
+    resent, so that sending the same visit twice saves it once. A missing or malformed key gets a
+    fresh one (nothing to match it against)."""
+    posted = data.get("submission_key", "") if data is not None else ""
+    return posted if re.fullmatch(r"[0-9a-f]{32}", posted) else uuid.uuid4().hex
 
 
 def _with_extra_lab(data, code: str, patient: Patient):

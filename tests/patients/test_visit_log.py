@@ -1,5 +1,6 @@
 """Clinic staff log a visit in one screen: weight, lab panel, doses taken, adherence, adverse events."""
 
+import re
 from datetime import date, datetime, timedelta
 from unittest import mock
 
@@ -12,7 +13,7 @@ from aih_tracker.roles import Role
 from monitoring.catalogue import VISIT_PANEL
 from monitoring.models import ClinicalParameter, LabResult, ReferenceInterval
 from patients.models import Visit, WeightMeasurement
-from patients.services import LabEntry, MedicineEntry, VisitEntry, log_visit
+from patients.services import AlreadySaved, LabEntry, MedicineEntry, VisitEntry, log_visit
 from regimens.models import AdherenceRecord, AdverseEvent, DoseChange
 from tests.factories import CourseFactory, DoseChangeFactory, LabResultFactory, PatientFactory, analyte
 
@@ -443,3 +444,49 @@ def test_changing_the_visit_date_lists_the_courses_running_then_and_keeps_answer
     assert "100 mg/day" in page
     assert 'value="as_prescribed" id="id_meds-0-taken_0" checked' in page
     assert '<option value="pill_count" selected>' in page and 'name="meds-0-missed_doses" value="1"' in page
+
+
+def form_key(page: str) -> str:
+    """The one-time key the visit form carries (a hidden field), as a browser would post it back."""
+    return re.search(r'name="submission_key" value="([0-9a-f]{32})"', page).group(1)
+
+
+def test_the_same_visit_form_sent_twice_saves_one_visit(staff, patient):
+    """A double click or a resend after a timeout must not log the visit, its labs and weight twice."""
+    key = form_key(staff.get(f"/patients/{patient.pk}/visits/new/").content.decode())
+    data = visit_data({ALT: {"value": "85"}}, weight_kg="71.5", submission_key=key)
+    assert post(staff, patient, data).status_code == 302
+    again = post(staff, patient, data)
+    assert again.status_code == 302
+    assert "This visit form was sent twice" in staff.get(again["Location"]).content.decode()
+    assert Visit.objects.count() == 1 and LabResult.objects.count() == 1 and WeightMeasurement.objects.count() == 1
+
+
+def test_a_form_corrected_after_a_rejection_keeps_its_key_and_saves_once(staff, patient):
+    key = form_key(staff.get(f"/patients/{patient.pk}/visits/new/").content.decode())
+    rejected = post(staff, patient, visit_data({ALT: {"value": "-5"}}, submission_key=key))
+    assert rejected.status_code == 200 and nothing_saved()
+    assert form_key(rejected.content.decode()) == key
+    assert post(staff, patient, visit_data({ALT: {"value": "85"}}, submission_key=key)).status_code == 302
+    assert Visit.objects.count() == 1
+
+
+def test_each_new_visit_form_gets_its_own_key(staff, patient):
+    first = form_key(staff.get(f"/patients/{patient.pk}/visits/new/").content.decode())
+    second = form_key(staff.get(f"/patients/{patient.pk}/visits/new/").content.decode())
+    assert first != second
+    for key, alt in ((first, "85"), (second, "60")):
+        assert post(staff, patient, visit_data({ALT: {"value": alt}}, submission_key=key)).status_code == 302
+    assert Visit.objects.count() == 2
+
+
+def test_a_second_save_with_the_same_key_is_refused_by_the_service(patient, make_user):
+    user = make_user(Role.STAFF)
+    entry = VisitEntry(visit_date=VISIT_DAY, ascites="none", encephalopathy_grade=0, weight_kg=70.0)
+    first = log_visit(patient=patient, user=user, entry=entry, submission_key="a" * 32)
+    with pytest.raises(AlreadySaved) as again:
+        log_visit(patient=patient, user=user, entry=entry, submission_key="a" * 32)
+    assert again.value.visit == first
+    with pytest.raises(ValidationError, match="already used"):
+        log_visit(patient=PatientFactory(), user=user, entry=entry, submission_key="a" * 32)
+    assert Visit.objects.count() == 1 and WeightMeasurement.objects.count() == 1
