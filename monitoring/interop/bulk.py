@@ -61,7 +61,7 @@ def decode(data: bytes) -> str:
         # Not really gzip: stored as it is, and the importer says why it cannot read it.
         with contextlib.suppress(OSError, EOFError, zlib.error):
             data = gzip.decompress(data)
-    return data.decode("utf-8-sig", errors="replace")
+    return hl7.decode_text(data)
 
 
 def receive_file(*, clinic, batch_id: str, name: str, data: bytes) -> list[InboundMessage]:

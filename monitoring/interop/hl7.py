@@ -73,6 +73,18 @@ _DROPPED = "\x0b\x1c\x00"  # MLLP framing, and NUL (no database text column can 
 # -- text ------------------------------------------------------------------------------------
 
 
+def decode_text(data: bytes) -> str:
+    """Bytes from a file or the wire as text: UTF-8 (a byte-order mark dropped), else Latin-1.
+
+    HL7 v2 is usually one or the other (MSH-18, which nothing here reads); FHIR JSON is UTF-8,
+    but a file saved by an older tool may be Latin-1. Never replacement characters: "Müller"
+    arrives as "Müller" either way."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def normalise(text: str) -> str:
     """Segments separated by \\r, no byte-order mark, no MLLP framing or NUL, no blank segments.
 

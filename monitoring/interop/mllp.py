@@ -22,19 +22,11 @@ from django.db import close_old_connections
 from hl7.mllp import InvalidBlockError, start_hl7_server
 from hl7.mllp.streams import CARRIAGE_RETURN, END_BLOCK, START_BLOCK
 
-from monitoring.interop.hl7 import acknowledgement, build_ack, import_message, read_header
+from monitoring.interop.hl7 import acknowledgement, build_ack, decode_text, import_message, read_header
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
-
-
-def decode(data: bytes) -> str:
-    """HL7 v2 on the wire is usually UTF-8 or Latin-1 (MSH-18); read UTF-8, else Latin-1."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def handle_message(text: str, *, clinic, origin: str) -> str:
@@ -110,7 +102,7 @@ class Listener:
                 except asyncio.LimitOverrunError:
                     logger.warning("%s: message larger than %s bytes refused", origin, MAX_MESSAGE_BYTES)
                     break
-                text = decode(block)
+                text = decode_text(block)
                 # Not cancelled by a shutdown: once read, a message is stored and acknowledged. Each
                 # connection is read in order; several connections are processed side by side in
                 # worker threads (each with its own database connection).

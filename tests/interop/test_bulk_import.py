@@ -215,3 +215,26 @@ def test_with_the_broker_down_the_upload_is_imported_in_the_request(
     progress = staff_client.get(response["Location"]).context["progress"]
     assert progress.finished and progress.accepted == 1
     assert LabResult.objects.filter(patient=glucose_patient).count() == 1
+
+
+def latin_1_bundle(mrn: str) -> bytes:
+    bundle = json.loads(new_patient_bundle(mrn))
+    bundle["entry"][0]["resource"]["name"] = [{"family": "Müller", "given": ["Jürgen"]}]
+    return json.dumps(bundle, ensure_ascii=False).encode("latin-1")
+
+
+def test_files_written_in_latin_1_arrive_with_their_accents(staff_client, eager_celery, glucose_patient):
+    hl7_text = (HL7 / "ORU-R01-RMGEAD.hl7").read_text().replace("EVERYWOMAN^EVE", "MÜLLER^JÜRGEN")
+    assert "MÜLLER^JÜRGEN" in hl7_text
+    with eager_celery(execute=True):
+        upload(
+            staff_client,
+            ("latin-1.hl7", hl7_text.encode("latin-1")),
+            ("latin-1.json", latin_1_bundle("LATIN-1")),
+            ("latin-1.json.gz", gzip.compress(latin_1_bundle("LATIN-1-GZ"))),
+        )
+
+    assert "MÜLLER^JÜRGEN" in InboundMessage.objects.get(kind="hl7").raw
+    names = set(Patient.objects.filter(mrn__startswith="LATIN-1").values_list("family_name", "given_name"))
+    assert names == {("Müller", "Jürgen")}
+    assert Patient.objects.filter(mrn__startswith="LATIN-1").count() == 2
