@@ -2,6 +2,7 @@
 come only after a message is stored, and a listener killed mid-stream loses nothing and
 duplicates nothing once the sender resends what was not acknowledged, as labs do."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import pytest
 from django.conf import settings
 
 from monitoring.interop.hl7_build import LIVER_PANEL, build_oru
+from monitoring.interop.mllp import MAX_MESSAGE_BYTES
 from tests.test_compose import argv, command_problem, services
 
 ROOT = Path(settings.BASE_DIR)
@@ -267,3 +269,26 @@ def test_a_connection_over_the_cap_is_closed_at_once_and_the_others_are_served(s
     finally:
         assert listener.stop() == 0
     assert "refused: already 2 connections open (the limit)" in listener.output
+
+
+def test_a_frame_larger_than_the_limit_is_refused_without_an_ack_and_nothing_is_stored(site):
+    env, database = site
+    port = free_port()
+    listener = Listener(env, port)
+    try:
+        huge = message(3200).encode() + b"NTE|1||" + b"x" * MAX_MESSAGE_BYTES
+        sock = connect(port)
+        with contextlib.suppress(OSError):  # the listener may close while it is still being sent
+            sock.sendall(START + huge + END)
+        assert read_acks(sock, 1, bytearray()) == []  # closed, no ACK
+        sock.close()
+
+        sock = connect(port)  # the listener itself is fine
+        sock.sendall(START + message(3201).encode() + END)
+        assert read_acks(sock, 1, bytearray()) == [("AA", "M3201")]
+        sock.close()
+    finally:
+        assert listener.stop() == 0
+    originals, _, _ = stored(database)
+    assert "M3200" not in originals
+    assert f"message larger than {MAX_MESSAGE_BYTES} bytes refused" in listener.output
