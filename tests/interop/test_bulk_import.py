@@ -2,6 +2,7 @@
 progress and ends with a summary (imported, duplicates skipped, quarantined with reasons)."""
 
 import gzip
+import io
 import json
 import tracemalloc
 from pathlib import Path
@@ -290,3 +291,17 @@ def test_a_plain_file_over_the_limit_is_refused_by_the_upload_form(staff_client)
     assert response.status_code == 200
     assert f"Larger than {MAX_FILE_BYTES // 2**20} MB: big.json." in response.content.decode()
     assert not InboundMessage.objects.exists()
+
+
+def test_import_fhir_quarantines_a_gz_file_that_expands_beyond_the_limit(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "bomb.json.gz"
+    path.write_bytes(gzip.compress(padded_bundle(MAX_FILE_BYTES + 1)))
+    with pytest.raises(CommandError, match="1 file"):
+        call_command("import_fhir", str(path), stdout=io.StringIO())
+
+    message = InboundMessage.objects.get()
+    assert (message.status, message.raw) == (InboundStatus.QUARANTINED, "")
+    assert message.reason == f"bomb.json.gz: expands to more than {MAX_FILE_BYTES // 2**20} MB; not imported."
+    assert not Patient.objects.filter(mrn="TOO-BIG").exists()
