@@ -73,7 +73,7 @@ _DROPPED = "\x0b\x1c\x00"  # MLLP framing, and NUL (no database text column can 
 # -- text ------------------------------------------------------------------------------------
 
 
-def decode_text(data: bytes) -> str:
+def decode_text(data: bytes | bytearray) -> str:
     """Bytes from a file or the wire as text: UTF-8 (a byte-order mark dropped), else Latin-1.
 
     HL7 v2 is usually one or the other (MSH-18, which nothing here reads); FHIR JSON is UTF-8,
