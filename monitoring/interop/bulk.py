@@ -9,8 +9,6 @@ broker message carries the batch id only (no patient data).
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import logging
 import uuid
 import zlib
@@ -25,12 +23,15 @@ from django.utils import timezone
 from aih_tracker.models import Clinic
 from monitoring.changes import IMPORT_BATCH, QUICK_RETRY, task_by_name
 from monitoring.interop import hl7
-from monitoring.interop.quarantine import hash_key, process_inbound, quarantine, receive
+from monitoring.interop.quarantine import Problem, ProblemKind, hash_key, process_inbound, quarantine, receive
 from monitoring.models import InboundKind, InboundMessage, InboundStatus
 
 logger = logging.getLogger(__name__)
 
+# The most a file may hold: an uploaded file, or what a .gz file expands to (one limit for both).
 MAX_FILE_BYTES = 20 * 1024 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_CHUNK = 1024 * 1024
 ORIGIN_PREFIX = "upload"
 
 
@@ -56,18 +57,67 @@ def detect_kind(text: str) -> str | None:
     return None
 
 
-def decode(data: bytes) -> str:
-    if data[:2] == b"\x1f\x8b":
-        # Not really gzip: stored as it is, and the importer says why it cannot read it.
-        with contextlib.suppress(OSError, EOFError, zlib.error):
-            data = gzip.decompress(data)
-    return data.decode("utf-8-sig", errors="replace")
+class FileTooLarge(ValueError):
+    """A file whose content is over MAX_FILE_BYTES; the message says so in the staff's words."""
+
+
+def file_text(name: str, data: bytes) -> str:
+    """A file's text: gunzipped when it is gzip, then read as UTF-8, else Latin-1.
+
+    FileTooLarge if its content (once expanded) is over MAX_FILE_BYTES: a gzip file is expanded
+    a chunk at a time and abandoned as soon as it passes the limit, never held whole in memory.
+    """
+    limit = f"more than {MAX_FILE_BYTES // 2**20} MB"
+    if len(data) > MAX_FILE_BYTES:
+        raise FileTooLarge(f"{name}: {limit}; not imported.")
+    if data[:2] == GZIP_MAGIC:
+        try:
+            return hl7.decode_text(gunzip(data, MAX_FILE_BYTES))
+        except FileTooLarge:
+            raise FileTooLarge(f"{name}: expands to {limit}; not imported.") from None
+        except (EOFError, zlib.error):
+            pass  # Not really gzip: stored as it is, and the importer says why it cannot read it.
+    return hl7.decode_text(data)
+
+
+def gunzip(data: bytes, limit: int) -> bytearray:
+    """Every member of a gzip file, expanded GZIP_CHUNK bytes at a time. FileTooLarge as soon as
+    the content passes `limit` bytes; EOFError if truncated, zlib.error if not gzip."""
+    content = bytearray()
+    rest = data
+    while rest:
+        member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        while not member.eof:
+            chunk = member.decompress(rest, GZIP_CHUNK)
+            rest = member.unconsumed_tail
+            if not chunk and not rest:
+                raise EOFError("gzip file ends in the middle of its data")
+            content += chunk
+            if len(content) > limit:
+                raise FileTooLarge
+        rest = member.unused_data.lstrip(b"\x00")  # the next member (padding between members allowed)
+    return content
+
+
+def guess_kind(name: str) -> str:
+    """For a file the importer cannot read: HL7 v2 by its file name, else FHIR."""
+    name = name.lower().removesuffix(".gz")
+    return InboundKind.HL7 if name.endswith((".hl7", ".txt", ".oru")) else InboundKind.FHIR
+
+
+def quarantine_too_large(clinic, kind: str, error: FileTooLarge, *, origin: str) -> InboundMessage:
+    """A file too large to import, in the quarantine with its reason; none of its content is kept."""
+    reason = str(error)
+    return quarantine(clinic, kind, "", reason, [Problem(ProblemKind.UNSUPPORTED, reason)], origin=origin)
 
 
 def receive_file(*, clinic, batch_id: str, name: str, data: bytes) -> list[InboundMessage]:
     """Store one uploaded file as inbound message(s) of the batch; nothing is processed yet."""
-    text = decode(data)
     origin = batch_origin(batch_id, name)
+    try:
+        text = file_text(name, data)
+    except FileTooLarge as error:
+        return [quarantine_too_large(clinic, guess_kind(name), error, origin=origin)]
     kind = detect_kind(text)
     if kind == InboundKind.HL7:
         rows = []
@@ -89,9 +139,10 @@ def receive_file(*, clinic, batch_id: str, name: str, data: bytes) -> list[Inbou
     if kind == InboundKind.FHIR:
         text = text.lstrip("\ufeff")
         return [receive(clinic=clinic, kind=kind, raw=text, dedupe_key=hash_key(text), origin=origin)]
-    guess = InboundKind.HL7 if name.lower().endswith((".hl7", ".txt", ".oru")) else InboundKind.FHIR
     reason = f"{name}: neither an HL7 v2 message (starting with MSH) nor FHIR JSON."
-    return [quarantine(clinic, guess, text, reason, [{"kind": "malformed", "detail": reason}], origin=origin)]
+    return [
+        quarantine(clinic, guess_kind(name), text, reason, [{"kind": "malformed", "detail": reason}], origin=origin)
+    ]
 
 
 def start_batch(*, clinic, files: Iterable[tuple[str, bytes]]) -> str:

@@ -35,7 +35,7 @@ from monitoring.catalogue import normalise_unit_spelling
 from monitoring.changes import enqueue_evaluation
 from monitoring.interop import fhir_codes as codes
 from monitoring.interop import results
-from monitoring.interop.bulk import decode
+from monitoring.interop.bulk import FileTooLarge, file_text, quarantine_too_large
 from monitoring.interop.quarantine import Problem, ProblemKind, Rejected, hash_key, process_inbound, receive
 from monitoring.labs.services import LabValue, convert_lab_value, record_lab_result
 from monitoring.models import (
@@ -142,7 +142,12 @@ def import_fhir_file(path, *, clinic, origin: str = "", user=None) -> InboundMes
     from pathlib import Path
 
     path = Path(path)
-    return import_fhir_text(decode(path.read_bytes()), clinic=clinic, origin=origin or path.name, user=user)
+    origin = origin or path.name
+    try:
+        text = file_text(path.name, path.read_bytes())
+    except FileTooLarge as error:
+        return quarantine_too_large(clinic, InboundKind.FHIR, error, origin=origin)
+    return import_fhir_text(text, clinic=clinic, origin=origin, user=user)
 
 
 def process_message(message: InboundMessage) -> dict[str, int]:

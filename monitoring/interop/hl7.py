@@ -73,6 +73,18 @@ _DROPPED = "\x0b\x1c\x00"  # MLLP framing, and NUL (no database text column can 
 # -- text ------------------------------------------------------------------------------------
 
 
+def decode_text(data: bytes | bytearray) -> str:
+    """Bytes from a file or the wire as text: UTF-8 (a byte-order mark dropped), else Latin-1.
+
+    HL7 v2 is usually one or the other (MSH-18, which nothing here reads); FHIR JSON is UTF-8,
+    but a file saved by an older tool may be Latin-1. Never replacement characters: "Müller"
+    arrives as "Müller" either way."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def normalise(text: str) -> str:
     """Segments separated by \\r, no byte-order mark, no MLLP framing or NUL, no blank segments.
 
@@ -652,6 +664,9 @@ ACK_CODE = {
     InboundStatus.QUARANTINED: "AE",
     InboundStatus.RECEIVED: "AE",
 }
+# MSA-3 of an AE: the same words whatever the problem was (see `acknowledgement`).
+STORED_FOR_REVIEW = "Stored for review by the clinic."
+NOT_YET_PROCESSED = "Stored; not yet processed."
 
 
 def _escape(text: str) -> str:
@@ -685,16 +700,13 @@ def build_ack(header: Header, code: str, text: str = "") -> str:
 
 
 def acknowledgement(message: InboundMessage) -> tuple[str, str]:
-    """(AA or AE, ACK text) for a stored message; a duplicate answers as its original."""
+    """(AA or AE, ACK text) for a stored message; a duplicate answers as its original.
+
+    An AE never says why (an unknown MRN, an unknown code ...): a sender could otherwise probe
+    which MRNs the clinic has. The reasons are for staff, on the quarantine page."""
     status = effective_status(message)
     code = ACK_CODE.get(status, "AE")
-    reason = message.reason
-    if message.status == InboundStatus.DUPLICATE and message.duplicate_of_id:
-        original = InboundMessage.objects.get(pk=message.duplicate_of_id)
-        reason = f"Already received (message #{original.pk}). {original.reason}".strip()
-    elif code == "AE" and message.status != InboundStatus.QUARANTINED:
-        reason = "Stored; not yet processed."
-    text = reason if code == "AE" else ""
+    text = ""
     if code == "AE":
-        text = f"Quarantined for review: {text}" if not text.startswith("Already") else text
+        text = NOT_YET_PROCESSED if status == InboundStatus.RECEIVED else STORED_FOR_REVIEW
     return code, build_ack(read_header(message.raw), code, text)

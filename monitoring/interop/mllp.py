@@ -5,6 +5,12 @@ at a time; the message is stored and processed in a worker thread (the ORM is sy
 and only then is the ACK written: AA imported (or a repeat of an imported message), AE stored
 in quarantine, AR not stored (the database was unreachable: the sender should try again).
 
+Limits, so that no sender can hold the listener's memory or connections: a connection that
+sends no complete message for `idle_timeout` seconds (or does not read its ACK for as long) is
+closed; a connection beyond `max_connections` open at once is closed at once; a frame larger
+than MAX_MESSAGE_BYTES is refused by closing the connection without an ACK (the stream
+reader's `limit`: at most that much is buffered; the sender sees no ACK and may alert).
+
 On SIGTERM or SIGINT the listener stops accepting connections, lets a message that is being
 processed finish and be acknowledged, closes idle connections, and exits.
 """
@@ -22,19 +28,13 @@ from django.db import close_old_connections
 from hl7.mllp import InvalidBlockError, start_hl7_server
 from hl7.mllp.streams import CARRIAGE_RETURN, END_BLOCK, START_BLOCK
 
-from monitoring.interop.hl7 import acknowledgement, build_ack, import_message, read_header
+from monitoring.interop.hl7 import acknowledgement, build_ack, decode_text, import_message, read_header
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
-
-
-def decode(data: bytes) -> str:
-    """HL7 v2 on the wire is usually UTF-8 or Latin-1 (MSH-18); read UTF-8, else Latin-1."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+IDLE_TIMEOUT_SECONDS = 60.0
+MAX_CONNECTIONS = 50
 
 
 def handle_message(text: str, *, clinic, origin: str) -> str:
@@ -63,8 +63,17 @@ async def read_block(reader) -> bytes:
 
 
 class Listener:
-    def __init__(self, *, clinic, host: str, port: int):
+    def __init__(
+        self,
+        *,
+        clinic,
+        host: str,
+        port: int,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+    ):
         self.clinic, self.host, self.port = clinic, host, port
+        self.idle_timeout, self.max_connections = idle_timeout, max_connections
         self.stopping = asyncio.Event()
         self.connections: set[asyncio.Task] = set()
         self.handled = 0
@@ -89,16 +98,22 @@ class Listener:
         self.stopping.set()
 
     async def _connection(self, reader, writer) -> None:
-        self.connections.add(asyncio.current_task())
         peer = writer.get_extra_info("peername")
         origin = f"mllp:{peer[0]}:{peer[1]}" if peer else "mllp"
+        if len(self.connections) >= self.max_connections:
+            logger.warning("%s: refused: already %s connections open (the limit)", origin, len(self.connections))
+            writer.close()
+            return
+        self.connections.add(asyncio.current_task())
         stop = asyncio.ensure_future(self.stopping.wait())
         try:
             while not self.stopping.is_set():
                 read = asyncio.ensure_future(read_block(reader))
-                await asyncio.wait({read, stop}, return_when=asyncio.FIRST_COMPLETED)
-                if not read.done():  # shutting down while idle: nothing in flight
+                await asyncio.wait({read, stop}, timeout=self.idle_timeout, return_when=asyncio.FIRST_COMPLETED)
+                if not read.done():  # shutting down, or idle for too long: nothing in flight
                     read.cancel()
+                    if not self.stopping.is_set():
+                        logger.info("%s: closed after %s s without a message", origin, self.idle_timeout)
                     break
                 try:
                     block = read.result()
@@ -110,7 +125,7 @@ class Listener:
                 except asyncio.LimitOverrunError:
                     logger.warning("%s: message larger than %s bytes refused", origin, MAX_MESSAGE_BYTES)
                     break
-                text = decode(block)
+                text = decode_text(block)
                 # Not cancelled by a shutdown: once read, a message is stored and acknowledged. Each
                 # connection is read in order; several connections are processed side by side in
                 # worker threads (each with its own database connection).
@@ -118,8 +133,10 @@ class Listener:
                     sync_to_async(handle_message, thread_sensitive=False)(text, clinic=self.clinic, origin=origin)
                 )
                 writer.writeblock(ack.encode("utf-8"))
-                await writer.drain()
+                await asyncio.wait_for(writer.drain(), self.idle_timeout)
                 self.handled += 1
+        except TimeoutError:  # (an OSError too: caught first)
+            logger.warning("%s: closed, its ACKs were not read for %s s", origin, self.idle_timeout)
         except (ConnectionError, OSError) as error:
             logger.info("%s: connection lost (%s)", origin, error)
         finally:

@@ -2,7 +2,9 @@
 progress and ends with a summary (imported, duplicates skipped, quarantined with reasons)."""
 
 import gzip
+import io
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,14 @@ from django.urls import reverse
 
 from aih_tracker.celery import app as celery_app
 from aih_tracker.roles import Role
-from monitoring.interop.bulk import batch_messages, batch_progress, detect_kind, run_batch
+from monitoring.interop.bulk import (
+    MAX_FILE_BYTES,
+    batch_messages,
+    batch_progress,
+    detect_kind,
+    receive_file,
+    run_batch,
+)
 from monitoring.models import Analyte, InboundMessage, InboundStatus, LabResult, LocalCode
 from patients.models import Patient
 from tests.factories import ClinicFactory, PatientFactory, UserFactory, default_clinic
@@ -215,3 +224,84 @@ def test_with_the_broker_down_the_upload_is_imported_in_the_request(
     progress = staff_client.get(response["Location"]).context["progress"]
     assert progress.finished and progress.accepted == 1
     assert LabResult.objects.filter(patient=glucose_patient).count() == 1
+
+
+def latin_1_bundle(mrn: str) -> bytes:
+    bundle = json.loads(new_patient_bundle(mrn))
+    bundle["entry"][0]["resource"]["name"] = [{"family": "Müller", "given": ["Jürgen"]}]
+    return json.dumps(bundle, ensure_ascii=False).encode("latin-1")
+
+
+def test_files_written_in_latin_1_arrive_with_their_accents(staff_client, eager_celery, glucose_patient):
+    hl7_text = (HL7 / "ORU-R01-RMGEAD.hl7").read_text().replace("EVERYWOMAN^EVE", "MÜLLER^JÜRGEN")
+    assert "MÜLLER^JÜRGEN" in hl7_text
+    with eager_celery(execute=True):
+        upload(
+            staff_client,
+            ("latin-1.hl7", hl7_text.encode("latin-1")),
+            ("latin-1.json", latin_1_bundle("LATIN-1")),
+            ("latin-1.json.gz", gzip.compress(latin_1_bundle("LATIN-1-GZ"))),
+        )
+
+    assert "MÜLLER^JÜRGEN" in InboundMessage.objects.get(kind="hl7").raw
+    names = set(Patient.objects.filter(mrn__startswith="LATIN-1").values_list("family_name", "given_name"))
+    assert names == {("Müller", "Jürgen")}
+    assert Patient.objects.filter(mrn__startswith="LATIN-1").count() == 2
+
+
+def padded_bundle(size: int) -> bytes:
+    """A valid FHIR bundle (a new patient with one result) padded with whitespace to `size` bytes."""
+    bundle = new_patient_bundle("TOO-BIG")
+    return bundle[:-1] + b" " * (size - len(bundle)) + bundle[-1:]
+
+
+def test_a_gz_file_that_expands_beyond_the_limit_is_quarantined_and_nothing_of_it_imported(staff_client, eager_celery):
+    bomb = gzip.compress(padded_bundle(MAX_FILE_BYTES + 1))
+    assert len(bomb) < 100_000
+    with eager_celery(execute=True):
+        response = upload(staff_client, ("upload.json.gz", bomb), ("b.json.gz", gzip.compress(new_patient_bundle())))
+    progress = staff_client.get(response["Location"]).context["progress"]
+
+    assert progress.finished and (progress.accepted, progress.quarantined) == (1, 1)
+    too_big = progress.quarantined_files[0]
+    assert too_big.reason == f"upload.json.gz: expands to more than {MAX_FILE_BYTES // 2**20} MB; not imported."
+    assert not Patient.objects.filter(mrn="TOO-BIG").exists()
+    assert InboundMessage.objects.get(pk=too_big.message_id).raw == ""  # nothing of it is kept
+    assert Patient.objects.filter(mrn="BULK-1").exists()  # the other file of the upload is imported
+
+
+def test_a_gzip_bomb_is_never_expanded_in_memory_beyond_the_limit():
+    member = gzip.compress(bytes(10 * 2**20))
+    bomb = member * 12  # 120 MB once expanded, from a file of about 120 KB
+    tracemalloc.start()
+    try:
+        [message] = receive_file(clinic=default_clinic(), batch_id="bomb", name="bomb.json.gz", data=bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert message.status == InboundStatus.QUARANTINED
+    assert "expands to more than" in message.reason
+    assert peak < 2 * MAX_FILE_BYTES
+
+
+def test_a_plain_file_over_the_limit_is_refused_by_the_upload_form(staff_client):
+    response = upload(staff_client, ("big.json", padded_bundle(MAX_FILE_BYTES + 1)))
+
+    assert response.status_code == 200
+    assert f"Larger than {MAX_FILE_BYTES // 2**20} MB: big.json." in response.content.decode()
+    assert not InboundMessage.objects.exists()
+
+
+def test_import_fhir_quarantines_a_gz_file_that_expands_beyond_the_limit(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "bomb.json.gz"
+    path.write_bytes(gzip.compress(padded_bundle(MAX_FILE_BYTES + 1)))
+    with pytest.raises(CommandError, match="1 file"):
+        call_command("import_fhir", str(path), stdout=io.StringIO())
+
+    message = InboundMessage.objects.get()
+    assert (message.status, message.raw) == (InboundStatus.QUARANTINED, "")
+    assert message.reason == f"bomb.json.gz: expands to more than {MAX_FILE_BYTES // 2**20} MB; not imported."
+    assert not Patient.objects.filter(mrn="TOO-BIG").exists()

@@ -433,3 +433,25 @@ def test_stored_results_are_found_when_their_lookup_takes_several_queries(patien
     assert message.counts == {"updated": 6}
     assert set(LabResult.objects.values_list("status", flat=True)) == {ResultStatus.FINAL}
     assert LabResult.objects.count() == 6
+
+
+def msa(message) -> tuple[str, str]:
+    """(MSA-1, MSA-3) of the ACK a sender gets for the message."""
+    segment = next(s for s in acknowledgement(message)[1].split("\r") if s.startswith("MSA"))
+    fields = [*segment.split("|"), "", "", ""]
+    return fields[1], fields[3]
+
+
+def test_a_sender_gets_the_same_error_ack_whatever_the_problem_so_it_cannot_probe_for_mrns(patient):
+    unknown_patient = import_message(oru("C1", mrn="NOPE"), clinic=default_clinic())
+    unknown_code = import_message(
+        oru("C2", results=[*LIVER_PANEL, Obx("99999-9", "1", "U/L")]), clinic=default_clinic()
+    )
+    sent_again = import_message(oru("C1", mrn="NOPE"), clinic=default_clinic())
+
+    generic = ("AE", "Stored for review by the clinic.")
+    assert msa(unknown_patient) == msa(unknown_code) == msa(sent_again) == generic
+    assert "NOPE" not in acknowledgement(unknown_patient)[1]
+    # Staff still see the detailed reason on the quarantine page.
+    assert "No patient with MRN NOPE in this clinic." in unknown_patient.reason
+    assert "99999-9" in unknown_code.reason

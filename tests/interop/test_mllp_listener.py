@@ -2,6 +2,7 @@
 come only after a message is stored, and a listener killed mid-stream loses nothing and
 duplicates nothing once the sender resends what was not acknowledged, as labs do."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import pytest
 from django.conf import settings
 
 from monitoring.interop.hl7_build import LIVER_PANEL, build_oru
+from monitoring.interop.mllp import MAX_MESSAGE_BYTES
 from tests.test_compose import argv, command_problem, services
 
 ROOT = Path(settings.BASE_DIR)
@@ -46,9 +48,10 @@ def site(tmp_path_factory):
 
 
 class Listener:
-    def __init__(self, env, port):
+    def __init__(self, env, port, *options: str):
+        self.output = ""
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "mllp_listen", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "manage.py", "mllp_listen", "--host", "127.0.0.1", "--port", str(port), *options],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -65,7 +68,9 @@ class Listener:
     def stop(self, sig=signal.SIGTERM, timeout=30) -> int:
         self.process.send_signal(sig)
         try:
-            return self.process.wait(timeout=timeout)
+            code = self.process.wait(timeout=timeout)
+            self.output = self.process.stdout.read()  # what it logged after starting
+            return code
         finally:
             self.process.stdout.close()
 
@@ -202,3 +207,88 @@ def test_the_compose_mllp_service_runs_the_listener_for_the_network():
     assert command[:3] == ["python", "manage.py", "mllp_listen"]
     assert "--host=0.0.0.0" in command  # reachable from the lab's network, not only inside the container
     assert command_problem(argv(service["healthcheck"]["test"])) is None
+
+
+def closed_by_the_listener(sock: socket.socket, within: float = 10) -> bool:
+    """True if the listener closes the connection (without sending anything) within `within` s."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(site):
+    env, _ = site
+    port = free_port()
+    listener = Listener(env, port, "--idle-timeout", "0.5")
+    try:
+        busy = connect(port)
+        busy.sendall(START + message(3000).encode() + END)
+        assert read_acks(busy, 1, bytearray()) == [("AA", "M3000")]
+        silent = connect(port)
+        started = time.monotonic()
+        assert closed_by_the_listener(busy) and closed_by_the_listener(silent)
+        assert time.monotonic() - started < 5
+        busy.close()
+        silent.close()
+    finally:
+        assert listener.stop() == 0
+    assert "closed after 0.5 s without a message" in listener.output
+
+
+def test_a_connection_over_the_cap_is_closed_at_once_and_the_others_are_served(site):
+    env, _ = site
+    port = free_port()
+    listener = Listener(env, port, "--max-connections", "2")
+    try:
+        first, second = connect(port), connect(port)
+        for n, sock in enumerate((first, second), start=3100):
+            sock.sendall(START + message(n).encode() + END)
+            assert read_acks(sock, 1, bytearray()) == [("AA", f"M{n}")]
+        third = connect(port)
+        assert closed_by_the_listener(third, within=5)
+        third.close()
+
+        second.sendall(START + message(3102).encode() + END)  # the connections within the cap go on
+        assert read_acks(second, 1, bytearray()) == [("AA", "M3102")]
+        first.close()  # a place is free again, once the listener has seen the close
+        deadline = time.monotonic() + 10
+        while True:
+            fourth = connect(port)
+            fourth.sendall(START + message(3103).encode() + END)
+            acks = read_acks(fourth, 1, bytearray())
+            fourth.close()
+            if acks or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert acks == [("AA", "M3103")]
+        second.close()
+    finally:
+        assert listener.stop() == 0
+    assert "refused: already 2 connections open (the limit)" in listener.output
+
+
+def test_a_frame_larger_than_the_limit_is_refused_without_an_ack_and_nothing_is_stored(site):
+    env, database = site
+    port = free_port()
+    listener = Listener(env, port)
+    try:
+        huge = message(3200).encode() + b"NTE|1||" + b"x" * MAX_MESSAGE_BYTES
+        sock = connect(port)
+        with contextlib.suppress(OSError):  # the listener may close while it is still being sent
+            sock.sendall(START + huge + END)
+        assert read_acks(sock, 1, bytearray()) == []  # closed, no ACK
+        sock.close()
+
+        sock = connect(port)  # the listener itself is fine
+        sock.sendall(START + message(3201).encode() + END)
+        assert read_acks(sock, 1, bytearray()) == [("AA", "M3201")]
+        sock.close()
+    finally:
+        assert listener.stop() == 0
+    originals, _, _ = stored(database)
+    assert "M3200" not in originals
+    assert f"message larger than {MAX_MESSAGE_BYTES} bytes refused" in listener.output

@@ -2,8 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.interop.hl7 import import_text
-from monitoring.interop.mllp import decode
+from monitoring.interop.hl7 import decode_text, import_text
 from monitoring.management.clinic import clinic_from_slug
 from monitoring.models import InboundStatus
 
@@ -24,7 +23,7 @@ class Command(BaseCommand):
         for path in options["files"]:
             if not path.is_file():
                 raise CommandError(f"No such file: {path}")
-            messages = import_text(decode(path.read_bytes()), clinic=clinic, origin=f"file:{path.name}")
+            messages = import_text(decode_text(path.read_bytes()), clinic=clinic, origin=f"file:{path.name}")
             by_status = {}
             for message in messages:
                 by_status[message.status] = by_status.get(message.status, 0) + 1
