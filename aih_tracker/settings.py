@@ -6,6 +6,7 @@ DATABASE_URL (PostgreSQL) and REDIS_URL (or CELERY_BROKER_URL).
 """
 
 import os
+import stat
 from pathlib import Path
 
 import dj_database_url
@@ -25,6 +26,18 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def private_dir(path: Path) -> Path:
+    """Make sure `path` exists and only its owner may enter it (0700): var/ holds patient data (the SQLite
+    database, the filesystem broker's messages, the cache). A folder made by an earlier version (0755) is
+    tightened; one that belongs to another user (a mount) is left as it is. The SQLite files themselves
+    are made 0600 when a connection opens them (aih_tracker/apps.py)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
@@ -93,7 +106,7 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+private_dir(VAR_DIR)
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
@@ -209,7 +222,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
+            "LOCATION": str(private_dir(VAR_DIR / "cache")),
         }
     }
 
@@ -219,8 +232,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"
     CELERY_PROCESSED_DIR = VAR_DIR / "celery" / "processed"
     CELERY_CONTROL_DIR = VAR_DIR / "celery" / "control"  # broadcast (inspect ping); else ./control
-    for folder in (CELERY_QUEUE_DIR, CELERY_PROCESSED_DIR, CELERY_CONTROL_DIR):
-        folder.mkdir(parents=True, exist_ok=True)
+    for folder in (VAR_DIR / "celery", CELERY_QUEUE_DIR, CELERY_PROCESSED_DIR, CELERY_CONTROL_DIR):
+        private_dir(folder)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),

@@ -1,7 +1,13 @@
 """What a pentest of the running app checks beyond the permission matrix: caching of patient pages,
 file permissions of the embedded database, login throttling behind a proxy, what access logs keep."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
+from django.conf import settings
 
 from aih_tracker.roles import Role
 from tests.factories import PatientFactory
@@ -47,3 +53,65 @@ def test_a_refusal_to_a_signed_in_user_is_not_cached_either(client, make_user):
 @pytest.mark.django_db
 def test_the_login_page_is_not_cached(client):
     assert "no-store" in client.get("/login/")["Cache-Control"]
+
+
+# --- the embedded default's files are owner-only -------------------------------------------------
+
+# Opens the database, writes to it and, while the connection is open (SQLite removes the write-ahead log
+# when the last one closes), reports the mode of everything under var/.
+START_AND_WRITE = """
+import json, os, stat, sys
+import django
+django.setup()
+from django.conf import settings
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("CREATE TABLE IF NOT EXISTS probe (x)")
+    cursor.execute("INSERT INTO probe VALUES (1)")
+modes = {}
+for folder, dirs, files in os.walk(settings.VAR_DIR):
+    for name in ["", *files]:
+        path = os.path.join(folder, name)
+        modes[os.path.relpath(path, settings.VAR_DIR)] = stat.S_IMODE(os.stat(path).st_mode)
+json.dump(modes, sys.stdout)
+"""
+
+
+def start_the_app(var_dir) -> dict[str, int]:
+    """A process of the app on the embedded default (SQLite and the filesystem broker in `var_dir`), started
+    with the usual umask 022: the modes of what is under var/ once it has written to the database."""
+    unset = {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    env["AIH_VAR_DIR"] = str(var_dir)
+    result = subprocess.run(
+        [sys.executable, "-c", START_AND_WRITE],
+        env=env,
+        cwd=settings.BASE_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.umask(0o022),  # no threads in the child before exec
+    )
+    return json.loads(result.stdout)
+
+
+PRIVATE_DIRS = [".", "cache", "celery", "celery/queue", "celery/processed", "celery/control"]
+
+
+def test_the_embedded_database_and_var_folders_are_owner_only(tmp_path):
+    modes = start_the_app(tmp_path / "var")
+    assert modes["db.sqlite3"] == 0o600
+    assert modes["db.sqlite3-wal"] == modes["db.sqlite3-shm"] == 0o600  # the write-ahead log holds the latest rows
+    assert {folder: modes[folder] for folder in PRIVATE_DIRS} == dict.fromkeys(PRIVATE_DIRS, 0o700)
+
+
+def test_a_var_folder_made_by_an_earlier_version_is_tightened(tmp_path):
+    var = tmp_path / "var"
+    (var / "celery" / "queue").mkdir(parents=True)
+    for folder in (var, var / "celery", var / "celery" / "queue"):
+        folder.chmod(0o755)
+    (var / "db.sqlite3").touch()
+    (var / "db.sqlite3").chmod(0o644)
+    modes = start_the_app(var)
+    assert modes["."] == modes["celery/queue"] == 0o700
+    assert modes["db.sqlite3"] == 0o600
