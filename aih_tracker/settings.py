@@ -158,6 +158,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind a reverse proxy REMOTE_ADDR is the proxy: AIH_TRUSTED_PROXY_COUNT says how many proxies of ours
+# append to X-Forwarded-For in front of the app (0: none, the header is ignored, a client could forge it).
+AIH_TRUSTED_PROXY_COUNT = int(os.environ.get("AIH_TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "aih_tracker.client_ip.client_ip"
 
 # Audit history in the admin is shown only to roles with the VIEW_AUDIT action.
 SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True

@@ -115,3 +115,43 @@ def test_a_var_folder_made_by_an_earlier_version_is_tightened(tmp_path):
     modes = start_the_app(var)
     assert modes["."] == modes["celery/queue"] == 0o700
     assert modes["db.sqlite3"] == 0o600
+
+
+# --- login throttling sees the client, not the proxy -----------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+def log_in(client, user, password, forwarded_for=None):
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return client.post("/login/", {"username": user.username, "password": password}, headers=headers)
+
+
+def lock_out(client, user, forwarded_for):
+    """Five wrong passwords (AXES_FAILURE_LIMIT) for `user`, each from the address `forwarded_for(n)` gives."""
+    statuses = [log_in(client, user, "wrong", forwarded_for(n)).status_code for n in range(settings.AXES_FAILURE_LIMIT)]
+    assert statuses[-1] == 429  # the last failure locks
+
+
+@pytest.mark.django_db
+def test_behind_one_proxy_two_clients_are_locked_out_separately(client, physician, settings):
+    settings.AIH_TRUSTED_PROXY_COUNT = 1  # nginx appends the address it saw: "<anything the client sent>, <client>"
+    # One client gets locked out, whatever it puts in front of the address the proxy appends.
+    lock_out(client, physician, lambda n: f"198.51.100.{n}, 203.0.113.7")
+    assert log_in(client, physician, PASSWORD, "203.0.113.7").status_code == 429
+    # Another client behind the same proxy still logs in.
+    assert log_in(client, physician, PASSWORD, "203.0.113.8").status_code == 302
+
+
+@pytest.mark.django_db
+def test_without_a_trusted_proxy_a_forged_forwarded_for_does_not_evade_the_lockout(client, physician, settings):
+    settings.AIH_TRUSTED_PROXY_COUNT = 0
+    lock_out(client, physician, lambda n: f"198.51.100.{n}")
+    assert log_in(client, physician, PASSWORD, "198.51.100.99").status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_request_that_did_not_pass_the_configured_proxies_counts_as_the_proxys_address(client, physician, settings):
+    settings.AIH_TRUSTED_PROXY_COUNT = 2
+    lock_out(client, physician, lambda n: f"not-an-address-{n}" if n % 2 else None)  # too few entries, or junk
+    assert log_in(client, physician, PASSWORD).status_code == 429
