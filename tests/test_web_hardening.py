@@ -1,16 +1,21 @@
 """What a pentest of the running app checks beyond the permission matrix: caching of patient pages,
 file permissions of the embedded database, login throttling behind a proxy, what access logs keep."""
 
+import http.client
 import json
+import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import WSGIRequestHandler
 
 from aih_tracker.roles import Role
 from tests.factories import PatientFactory
+from tests.test_compose import argv, environment, free_port, interpolate, services
 
 # --- Cache-Control: no-store on everything a signed-in user gets -------------------------------
 
@@ -155,3 +160,67 @@ def test_a_request_that_did_not_pass_the_configured_proxies_counts_as_the_proxys
     settings.AIH_TRUSTED_PROXY_COUNT = 2
     lock_out(client, physician, lambda n: f"not-an-address-{n}" if n % 2 else None)  # too few entries, or junk
     assert log_in(client, physician, PASSWORD).status_code == 429
+
+
+# --- access logs keep no search terms -----------------------------------------------------------
+
+SEARCH = "/patients/?q=Okafor+MRN-4711"
+
+
+def test_gunicorn_as_deployed_logs_the_path_of_a_search_but_not_what_was_searched(tmp_path):
+    web = services()["web"]
+    given = {"DJANGO_SECRET_KEY": "k" + os.urandom(32).hex(), "POSTGRES_PASSWORD": "unused"}
+    env = {
+        key: interpolate(value, given | {"DJANGO_ALLOWED_HOSTS": "aih.example.org"})
+        for key, value in environment(web).items()
+    }
+    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "AIH_VAR_DIR": str(tmp_path)}
+    env |= {"WEB_CONCURRENCY": "1", "PATH": os.environ["PATH"]}
+    port = free_port()
+    command = [arg for arg in argv(web["command"]) if not arg.startswith("--bind")]
+    log = tmp_path / "access.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", *command, f"--bind=127.0.0.1:{port}"], env=env, cwd=settings.BASE_DIR, stdout=out,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    connection.request(
+                        "GET",
+                        SEARCH,
+                        headers={"Host": "aih.example.org", "Referer": f"https://aih.example.org{SEARCH}"},
+                    )
+                    status = connection.getresponse().status
+                    connection.close()
+                    break
+                except ConnectionRefusedError:
+                    assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
+                    time.sleep(0.3)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    lines = [line for line in log.read_text().splitlines() if "/patients/" in line]
+    assert len(lines) == 1, log.read_text()
+    assert f'"GET /patients/ HTTP/1.1" {status}' in lines[0]
+    assert "Okafor" not in lines[0] and "4711" not in lines[0] and "q=" not in lines[0]
+
+
+def test_the_development_server_logs_the_path_of_a_search_but_not_what_was_searched():
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    server_log = logging.getLogger("django.server")
+    server_log.addHandler(handler)
+    try:
+        request = WSGIRequestHandler.__new__(WSGIRequestHandler)  # what runserver logs for each request
+        request.request, request.requestline = None, f"GET {SEARCH} HTTP/1.1"
+        request.log_request(200, 1234)
+        request.requestline = "GET /patients/12/ HTTP/1.1"
+        request.log_request(200, 99)
+    finally:
+        server_log.removeHandler(handler)
+    assert seen == ['"GET /patients/ HTTP/1.1" 200 1234', '"GET /patients/12/ HTTP/1.1" 200 99']
