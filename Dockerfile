@@ -17,7 +17,7 @@ RUN pip install -r requirements.txt
 
 # Only what the app runs on: no .venv, no var/ (a developer's SQLite database may hold test
 # patients), no .git. A new Django app directory must be added here; tests/test_compose.py checks.
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 COPY aih_tracker ./aih_tracker
 COPY patients ./patients
 COPY regimens ./regimens
@@ -37,4 +37,4 @@ RUN useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/s
 USER aih
 
 EXPOSE 8000
-CMD ["gunicorn", "aih_tracker.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "--config=gunicorn.conf.py", "aih_tracker.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

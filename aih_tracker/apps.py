@@ -1,3 +1,7 @@
+import os
+import stat
+from pathlib import Path
+
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.backends.signals import connection_created
@@ -19,6 +23,23 @@ def _use_generic_plans(sender, connection, **kwargs) -> None:
             cursor.execute("SET plan_cache_mode = force_generic_plan")
 
 
+def _private_sqlite_files(sender, connection, **kwargs) -> None:
+    """An SQLite database file and its -wal / -shm / -journal are owner-only (0600): they hold patient data.
+    SQLite creates them as 0644 (less the umask), and gives a new -wal or -shm the database file's mode, so
+    tightening the database when it is opened covers the files it makes later. Files of another user are
+    left alone."""
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        return
+    database = Path(connection.settings_dict["NAME"])
+    for path in (database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != 0o600:
+            path.chmod(0o600)
+
+
 class AihTrackerConfig(AppConfig):
     name = "aih_tracker"
     verbose_name = "Clinic and users"
@@ -28,3 +49,4 @@ class AihTrackerConfig(AppConfig):
         # that take --clinic can default to it.
         post_migrate.connect(_ensure_default_clinic, sender=self)
         connection_created.connect(_use_generic_plans, dispatch_uid="aih-generic-plans")
+        connection_created.connect(_private_sqlite_files, dispatch_uid="aih-private-sqlite-files")

@@ -6,6 +6,7 @@ DATABASE_URL (PostgreSQL) and REDIS_URL (or CELERY_BROKER_URL).
 """
 
 import os
+import stat
 from pathlib import Path
 
 import dj_database_url
@@ -25,6 +26,18 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def private_dir(path: Path) -> Path:
+    """Make sure `path` exists and only its owner may enter it (0700): var/ holds patient data (the SQLite
+    database, the filesystem broker's messages, the cache). A folder made by an earlier version (0755) is
+    tightened; one that belongs to another user (a mount) is left as it is. The SQLite files themselves
+    are made 0600 when a connection opens them (aih_tracker/apps.py)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
@@ -63,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store on everything a signed-in user gets (patient data).
+    "aih_tracker.middleware.NoStoreForSignedInUsers",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -91,7 +106,7 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+private_dir(VAR_DIR)
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
@@ -143,6 +158,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind a reverse proxy REMOTE_ADDR is the proxy: AIH_TRUSTED_PROXY_COUNT says how many proxies of ours
+# append to X-Forwarded-For in front of the app (0: none, the header is ignored, a client could forge it).
+AIH_TRUSTED_PROXY_COUNT = int(os.environ.get("AIH_TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "aih_tracker.client_ip.client_ip"
 
 # Audit history in the admin is shown only to roles with the VIEW_AUDIT action.
 SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
@@ -207,7 +226,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
+            "LOCATION": str(private_dir(VAR_DIR / "cache")),
         }
     }
 
@@ -217,8 +236,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"
     CELERY_PROCESSED_DIR = VAR_DIR / "celery" / "processed"
     CELERY_CONTROL_DIR = VAR_DIR / "celery" / "control"  # broadcast (inspect ping); else ./control
-    for folder in (CELERY_QUEUE_DIR, CELERY_PROCESSED_DIR, CELERY_CONTROL_DIR):
-        folder.mkdir(parents=True, exist_ok=True)
+    for folder in (VAR_DIR / "celery", CELERY_QUEUE_DIR, CELERY_PROCESSED_DIR, CELERY_CONTROL_DIR):
+        private_dir(folder)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
@@ -262,7 +281,24 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # The development server's access log, as Django's default has it, but without query strings: a
+    # patient search is GET /patients/?q=<name or MRN> (gunicorn's access log: gunicorn.conf.py).
+    "filters": {"no_query_string": {"()": "aih_tracker.log_filters.DropQueryString"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["no_query_string"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
 }

@@ -84,6 +84,8 @@ ENDPOINTS = [
     (Action.WORK_ALERTS, "post", _alert_acknowledge_url),
     (Action.CHANGE_PARAMETERS, "get", lambda p: "/admin/monitoring/clinicalparameter/add/"),
     (Action.MANAGE_USERS, "get", lambda p: "/admin/aih_tracker/user/add/"),
+    (Action.EXPORT_DATA, "get", lambda p: "/recall/export.csv"),
+    (Action.EXPORT_DATA, "get", lambda p: f"/patients/{p.pk}/fhir.json"),
     (Action.VIEW_AUDIT, "get", lambda p: f"/admin/patients/patient/{p.pk}/history/"),
 ]
 

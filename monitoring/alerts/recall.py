@@ -7,15 +7,14 @@ chunk, monitoring/engine/loader.py).
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from io import StringIO
 
 from django.db.models import QuerySet
 
+from aih_tracker.spreadsheet import csv_text
 from monitoring.clinic_parameters import parameters_for_clinic
 from monitoring.engine.context import Context
 from monitoring.engine.loader import load_timelines
@@ -136,34 +135,25 @@ CSV_HEADER = ["MRN", "Patient", "Panel", "Schedule", "Phase", "Last result", "Du
               "State", "Days overdue", "Last contact", "Last contact outcome", "Lapse reason"]  # fmt: skip
 
 
-def _cell(value) -> str:
-    """A cell a spreadsheet will not run as a formula (patient text can start with = + - @)."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def recall_csv(rows: Iterable[RecallRow]) -> str:
-    out = StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        contact = row.last_contact
-        writer.writerow(
-            _cell(value)
-            for value in [
-                row.mrn,
-                row.name,
-                row.panel,
-                row.rule_id,
-                row.phase,
-                row.last_result.isoformat() if row.last_result else "",
-                row.next_due.isoformat(),
-                row.overdue_after.isoformat(),
-                row.state,
-                row.days_overdue,
-                f"{contact.contacted_on.isoformat()} {contact.get_method_display()}" if contact else "",
-                contact.get_outcome_display() if contact else "",
-                contact.get_lapse_reason_display() if contact else "",
-            ]
-        )
-    return out.getvalue()
+    """The rows as CSV, every cell through the project's formula guard (aih_tracker/spreadsheet.py)."""
+    return csv_text(CSV_HEADER, (_csv_row(row) for row in rows))
+
+
+def _csv_row(row: RecallRow) -> list:
+    contact = row.last_contact
+    return [
+        row.mrn,
+        row.name,
+        row.panel,
+        row.rule_id,
+        row.phase,
+        row.last_result.isoformat() if row.last_result else "",
+        row.next_due.isoformat(),
+        row.overdue_after.isoformat(),
+        row.state,
+        row.days_overdue,
+        f"{contact.contacted_on.isoformat()} {contact.get_method_display()}" if contact else "",
+        contact.get_outcome_display() if contact else "",
+        contact.get_lapse_reason_display() if contact else "",
+    ]

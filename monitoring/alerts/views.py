@@ -7,8 +7,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -322,17 +321,15 @@ def recall(request: HttpRequest) -> HttpResponse:
         shows=SHOW,
         phases=sorted({row.phase_group for row in rows}),
         panels=sorted({row.panel for row in rows}),
-        can_export=request.user.can(Action.WORK_ALERTS) or request.user.can(Action.EXPORT_DATA),
+        can_export=request.user.can(Action.EXPORT_DATA),
     )
     template = "monitoring/recall.html#results" if request.htmx else "monitoring/recall.html"
     return render(request, template, context)
 
 
-@login_required
+@require_action(Action.EXPORT_DATA)
 def recall_export(request: HttpRequest) -> HttpResponse:
-    """CSV of the list as filtered. Nurses work the list, so WORK_ALERTS may export it as well as EXPORT_DATA."""
-    if not (request.user.can(Action.WORK_ALERTS) or request.user.can(Action.EXPORT_DATA)):
-        raise PermissionDenied("Your role may not export the recall list.")
+    """CSV of the list as filtered: an export of patient data, so EXPORT_DATA only (nurses work the list on screen)."""
     rows = filter_rows(_recall_rows(request), RecallFilters.from_query(request.GET))
     response = HttpResponse(recall_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="recall-{timezone.localdate().isoformat()}.csv"'

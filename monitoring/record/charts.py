@@ -7,10 +7,16 @@ and lines (shapes), regimen periods are shaded spans; tests assert on `fig.data`
 
 Liver enzymes are plotted as multiples of the ULN of the lab that produced each result, so
 results from labs with different reference ranges are comparable.
+
+Plotly draws a subset of HTML (<a href>, <b>, <br>...) in trace names, text, hover labels and
+annotations, and data can come from outside (imported HL7/FHIR strings, notes, adverse-event
+text, drug and analyte names). Every string taken from data goes through `_text` (HTML-escaped)
+before it is put into a figure; our own markup is only in the literal templates written here.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -107,16 +113,24 @@ STOP_REASONS = {
 }
 
 
+def _text(value: object) -> str:
+    """A data-derived string as plotly text: &, < and > escaped (plotly reads those entities back), so
+    `<a href=...>` in a note or an imported name is shown as written, never drawn as a link."""
+    return html.escape(str(value), quote=False)
+
+
 def _iso(day: date) -> str:
     return day.isoformat()
 
 
 def _unit(code: str) -> str:
-    return BY_CODE[code].canonical_unit if code in BY_CODE else ""
+    """The analyte's unit, escaped for a figure."""
+    return _text(BY_CODE[code].canonical_unit) if code in BY_CODE else ""
 
 
 def _name(code: str) -> str:
-    return BY_CODE[code].name if code in BY_CODE else code
+    """The analyte's name (else its code, as stored), escaped for a figure."""
+    return _text(BY_CODE[code].name if code in BY_CODE else code)
 
 
 def drug_name(code: str) -> str:
@@ -226,7 +240,7 @@ def fold_trace(code: str, labs: Sequence[Lab], yref: str = "y") -> dict[str, Any
         "type": "scatter",
         "x": [_iso(lab.on) for lab in with_uln],
         "y": [round(lab.value / lab.uln, 3) for lab in with_uln],
-        "customdata": [[lab.value, unit, lab.uln, lab.range_source] for lab in with_uln],
+        "customdata": [[lab.value, unit, lab.uln, _text(lab.range_source)] for lab in with_uln],
         "mode": "lines+markers",
         "name": f"{_name(code)} × ULN",
         "line": {"color": COLOURS.get(code, "#333"), "width": 2},
@@ -278,7 +292,7 @@ def band(layout: dict[str, Any], y0: float, y1: float, colour: str, name: str, y
     layout["shapes"].append(
         {
             "type": "rect",
-            "name": name,
+            "name": _text(name),
             "xref": "x domain",
             "x0": 0,
             "x1": 1,
@@ -297,7 +311,7 @@ def hline(layout: dict[str, Any], y: float, name: str, style: dict, yref: str = 
     layout["shapes"].append(
         {
             "type": "line",
-            "name": name,
+            "name": _text(name),
             "xref": "x domain",
             "x0": 0,
             "x1": 1,
@@ -309,7 +323,7 @@ def hline(layout: dict[str, Any], y: float, name: str, style: dict, yref: str = 
     )
     layout["annotations"].append(
         {
-            "text": name,
+            "text": _text(name),
             "xref": "x domain",
             "x": 1,
             "xanchor": "right",
@@ -327,7 +341,7 @@ def span(layout: dict[str, Any], x0: date, x1: date, colour: str, name: str, yre
     layout["shapes"].append(
         {
             "type": "rect",
-            "name": name,
+            "name": _text(name),
             "xref": "x",
             "x0": _iso(x0),
             "x1": _iso(x1),
@@ -344,7 +358,7 @@ def span(layout: dict[str, Any], x0: date, x1: date, colour: str, name: str, yre
 def row_title(layout: dict[str, Any], text: str, yref: str) -> None:
     layout["annotations"].append(
         {
-            "text": f"<b>{text}</b>",
+            "text": f"<b>{_text(text)}</b>",
             "xref": "paper",
             "x": 0,
             "xanchor": "left",
@@ -408,8 +422,8 @@ def drug_lane_traces(
     drug: str, courses: Sequence[Course], planned: Mapping[int, Sequence[Dose]], as_of: date, yref: str = "y"
 ) -> list[dict[str, Any]]:
     """Actual dose (solid step line), taper plan (dashed), start and stop markers for one drug."""
-    name = drug_name(drug)
-    common = {"type": "scatter", "legendgroup": drug, "showlegend": False, "yaxis": yref}
+    name = _text(drug_name(drug))
+    common = {"type": "scatter", "legendgroup": _text(drug), "showlegend": False, "yaxis": yref}
     actual_x, actual_y = _joined([_dose_steps(c, as_of) for c in courses])
     plan_x, plan_y = _joined(
         [([_iso(s.on) for s in steps], [s.mg_per_day for s in steps]) for c in courses if (steps := planned.get(c.id))]
@@ -453,7 +467,7 @@ def drug_lane_traces(
     )
     stopped = [c for c in courses if c.stopped_on is not None]
     if stopped:
-        reasons = [STOP_REASONS.get(c.stop_reason, c.stop_reason or "reason not recorded") for c in stopped]
+        reasons = [_text(STOP_REASONS.get(c.stop_reason, c.stop_reason or "reason not recorded")) for c in stopped]
         traces.append(
             {
                 **common,
@@ -523,7 +537,7 @@ def event_traces(found: Mapping[str, Sequence[tuple[date, str]]], yref: str) -> 
             "name": kind,
             "showlegend": False,
             "yaxis": yref,
-            "customdata": [[text] for _, text in found[kind]],
+            "customdata": [[_text(text)] for _, text in found[kind]],
             "marker": {"symbol": EVENT_SYMBOLS[kind], "size": 11, "color": EVENT_COLOURS[kind]},
             "hovertemplate": "<b>%{customdata[0]}</b><br>%{x|%d %b %Y}<extra></extra>",
         }
@@ -710,7 +724,7 @@ def scores_figure(
                 "type": "scatter",
                 "x": [_iso(p.on) for p in child],
                 "y": [p.child_pugh for p in child],
-                "customdata": [[p.child_pugh_class] for p in child],
+                "customdata": [[_text(p.child_pugh_class)] for p in child],
                 "mode": "lines+markers",
                 "name": "Child-Pugh",
                 "line": {"color": "#b45309", "width": 2, "shape": "hv"},

@@ -1,5 +1,7 @@
 """The recall list: bloods due and overdue from the monitoring schedule, contact attempts, CSV export."""
 
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -117,23 +119,47 @@ def test_a_bad_contact_keeps_what_was_typed(client, nurse):
     assert '<option value="reached" selected>' in body
 
 
-def test_the_csv_export_lists_the_filtered_rows(client, nurse):
-    patient = on_azathioprine(TODAY - timedelta(days=30), mrn="=CMD")
-    client.force_login(nurse)
-    response = client.get("/recall/export.csv?panel=FBC")
+def export_cells(client, url="/recall/export.csv", delimiter=","):
+    response = client.get(url)
     assert response["Content-Type"].startswith("text/csv")
-    lines = response.content.decode().splitlines()
-    assert lines[0].startswith("MRN,Patient,Panel")
-    assert len(lines) == 2 and ",FBC," in lines[1]
-    assert lines[1].startswith("'=CMD")  # no formula injection into a spreadsheet
+    return list(csv.reader(io.StringIO(response.content.decode()), delimiter=delimiter))
+
+
+def test_the_csv_export_lists_the_filtered_rows(client, physician):
+    patient = on_azathioprine(TODAY - timedelta(days=30), mrn="=CMD", family_name="Okafor", given_name="Ada")
+    client.force_login(physician)
+    header, *rows = export_cells(client, "/recall/export.csv?panel=FBC")
+    assert header[:3] == ["MRN", "Patient", "Panel"]
+    assert [row[:3] for row in rows] == [["'=CMD", "OKAFOR, Ada", "FBC"]]  # no formula injection into a spreadsheet
     assert patient.pk
 
 
+FORMULA = ("=", "+", "-", "@")
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])  # ";": a spreadsheet in a European locale
+def test_no_exported_cell_starts_a_formula_wherever_the_spreadsheet_splits(client, physician, delimiter):
+    on_azathioprine(
+        TODAY - timedelta(days=30),
+        mrn="\t=1+2",
+        family_name='Okafor;=HYPERLINK("https://evil.example","x")',
+        given_name="+cmd|' /C calc'!A0",
+    )
+    client.force_login(physician)
+    _, *rows = export_cells(client, delimiter=delimiter)
+    assert rows
+    cells = [cell.lstrip() for row in rows for cell in row]
+    assert not [cell for cell in cells if cell.startswith(FORMULA)]
+    # What was typed is still there to read, after the spreadsheet's text mark.
+    assert any("HYPERLINK" in cell for cell in cells) and any("cmd|" in cell for cell in cells)
+
+
+# Exporting is EXPORT_DATA (physicians, admins): nurses work the list on screen but do not download it.
 @pytest.mark.parametrize(
     ("role", "view", "export", "contact"),
     [
         (Role.STAFF, 200, 403, 403),
-        (Role.NURSE, 200, 200, 200),
+        (Role.NURSE, 200, 403, 200),
         (Role.PHYSICIAN, 200, 200, 200),
         (Role.ADMIN, 200, 200, 403),
     ],
@@ -141,7 +167,9 @@ def test_the_csv_export_lists_the_filtered_rows(client, nurse):
 def test_the_permission_matrix_holds_on_the_recall_list(client, make_user, role, view, export, contact):
     patient = on_azathioprine(TODAY - timedelta(days=30))
     client.force_login(make_user(role))
-    assert client.get("/recall/").status_code == view
+    page = client.get("/recall/")
+    assert page.status_code == view
+    assert ("Download CSV" in page.content.decode()) is (export == 200)  # no link the role cannot follow
     assert client.get("/recall/export.csv").status_code == export
     posted = client.post(
         f"/recall/{patient.pk}/contact/",

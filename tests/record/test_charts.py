@@ -1,5 +1,7 @@
 """Chart builders: plain timelines in, plotly figures out. Assertions on traces and shapes."""
 
+import json
+from dataclasses import replace
 from datetime import date
 
 from monitoring.engine.timeline import Dose
@@ -192,3 +194,27 @@ def test_the_enzyme_axis_scales_to_the_results_in_view():
     timeline = b.build()
     assert charts.main_figure(timeline, as_of=TODAY, range_key="1y").layout.yaxis.range[1] == 3.5
     assert charts.main_figure(timeline, as_of=TODAY, range_key="all").layout.yaxis.range[1] == 22.0
+
+
+EVIL = '<a href="https://evil.example">x</a>'
+EVIL_ESCAPED = '&lt;a href="https://evil.example"&gt;x&lt;/a&gt;'
+
+
+def test_text_from_data_is_escaped_so_plotly_draws_no_link():
+    # Plotly draws <a href>, <b>, <br> in names, text and hover labels: an imported note, a stop reason, a
+    # drug or a lab's range label must be shown as written, never as a link.
+    b = TimelineBuilder().lab("alt", "2025-01-06", 120, uln=40, source=EVIL).lab("igg", "2025-01-06", 24, uln=16)
+    b.course("prednisolone", "2025-01-06", 40, stop="2025-08-01", reason=EVIL)
+    b.dated("adverse_events", "2025-02-10", "other", EVIL)
+    timeline = b.build()
+    timeline = replace(timeline, courses=tuple(replace(c, drug=EVIL) for c in timeline.courses))
+    data = charts.figure_json(charts.main_figure(timeline, as_of=TODAY))
+    text = json.dumps(data, ensure_ascii=False)
+    assert "<a " not in text
+    names = {trace["name"]: trace for trace in data["data"]}
+    assert names["ALT × ULN"]["customdata"][0][3] == EVIL_ESCAPED
+    assert names["Adverse event"]["customdata"][0][0] == f"Other: {EVIL_ESCAPED}"
+    stop = names[f"{EVIL_ESCAPED} stop"]
+    assert stop["text"] == [f"stopped: {EVIL_ESCAPED}"] and stop["customdata"][0][0] == EVIL_ESCAPED
+    assert stop["hovertemplate"].startswith(f"<b>{EVIL_ESCAPED} stopped</b>")  # our own markup is kept
+    assert f"<b>{EVIL_ESCAPED}</b>" in [note["text"] for note in data["layout"]["annotations"]]

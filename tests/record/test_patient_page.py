@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from patients.demo_cohort import scenario_mrn, seed_demo_cohort
 from patients.models import Patient
+from regimens.models import AdverseEvent
 from tests.factories import CourseFactory, DoseChangeFactory, LabResultFactory, PatientFactory, analyte
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,17 @@ def test_the_page_carries_the_main_chart_as_json_for_the_static_script(client, p
     assert 'data-chart="chart-data"' in html
     assert "/static/vendor/plotly-4.1.1.min.js" in html and "/static/js/charts.js" in html
     assert "<script>" not in html  # CSP: no inline scripts
+
+
+def test_a_link_in_an_adverse_event_note_reaches_the_hover_label_as_text(client, physician):
+    patient = treated_patient()
+    evil = '<a href="https://evil.example">x</a>'
+    AdverseEvent.objects.create(patient=patient, onset_on=timezone.localdate(), kind="other", description=evil)
+    client.force_login(physician)
+    data = chart_data(client.get(f"/patients/{patient.pk}/").content.decode())
+    events = next(trace for trace in data["data"] if trace["name"] == "Adverse event")
+    assert events["customdata"] == [['Other: &lt;a href="https://evil.example"&gt;x&lt;/a&gt;']]
+    assert "<a href" not in json.dumps(data)
 
 
 def test_an_htmx_request_swaps_only_the_chart_panel(client, physician):
