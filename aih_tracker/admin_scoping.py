@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,7 +20,11 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
     """
 
     def _require_in_scope(self, request, object_id) -> None:
-        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+        try:
+            found = self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        except (ValueError, ValidationError):  # not an id at all (a tampered URL)
+            found = False
+        if not found:
             raise Http404("No such record.")
 
     def history_view(self, request, object_id, extra_context=None):
@@ -30,6 +35,8 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        if not str(version_id).isdigit():
+            raise Http404("No such version.")
         if not request.user.is_superuser:
             self._require_in_scope(request, object_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
