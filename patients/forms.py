@@ -242,6 +242,12 @@ class VaccinationForm(IntakeRecordForm):
         return value
 
 
+# Rows one table of a form may hold. A posted row count above it is refused with a message (Django's
+# "Please submit at most N forms") instead of building and rendering thousands of empty forms.
+MAX_ROWS = 100
+ROW_LIMITS = {"max_num": MAX_ROWS, "absolute_max": MAX_ROWS}
+
+
 class IntakeFormSet(BaseInlineFormSet):
     """Rows are corrected, never deleted (the audit history keeps every version)."""
 
@@ -250,7 +256,7 @@ class IntakeFormSet(BaseInlineFormSet):
 
 def _intake_formset(form, title: str, prefix: str, empty: str):
     formset = inlineformset_factory(
-        Patient, form._meta.model, form=form, formset=IntakeFormSet, extra=1, can_delete=False
+        Patient, form._meta.model, form=form, formset=IntakeFormSet, extra=1, can_delete=False, **ROW_LIMITS
     )
     formset.title, formset.prefix_name, formset.empty_text = title, prefix, empty
     return formset
@@ -470,7 +476,7 @@ class BaseLabFormSet(forms.BaseFormSet):
         return [f.cleaned_data["lab_entry"] for f in self.forms if f.cleaned_data.get("lab_entry")]
 
 
-LabFormSet = formset_factory(LabRowForm, formset=BaseLabFormSet, extra=0)
+LabFormSet = formset_factory(LabRowForm, formset=BaseLabFormSet, extra=0, **ROW_LIMITS)
 
 TAKEN_CHOICES = [("as_prescribed", "As prescribed"), ("different", "A different dose")]
 
@@ -531,7 +537,7 @@ class MedicineForm(forms.Form):
         return data
 
 
-MedicineFormSet = formset_factory(MedicineForm, extra=0)
+MedicineFormSet = formset_factory(MedicineForm, extra=0, **ROW_LIMITS)
 
 
 class AdverseEventForm(forms.ModelForm):
@@ -565,4 +571,6 @@ class AdverseEventForm(forms.ModelForm):
         return data
 
 
-AdverseEventFormSet = forms.modelformset_factory(AdverseEvent, form=AdverseEventForm, extra=1, can_delete=False)
+AdverseEventFormSet = forms.modelformset_factory(
+    AdverseEvent, form=AdverseEventForm, extra=1, can_delete=False, **ROW_LIMITS
+)

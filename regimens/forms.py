@@ -356,7 +356,17 @@ class BaseTaperStepFormSet(forms.BaseFormSet):
         validate_steps(self.earliest or (steps[0].starts_on if steps else _today()), steps)
 
 
-TaperStepFormSet = forms.formset_factory(TaperStepForm, formset=BaseTaperStepFormSet, extra=1, can_delete=True)
+# A taper longer than this many steps is refused with a message (and a tampered row count cannot make
+# the page build thousands of forms).
+MAX_TAPER_STEPS = 100
+TaperStepFormSet = forms.formset_factory(
+    TaperStepForm,
+    formset=BaseTaperStepFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=MAX_TAPER_STEPS,
+    absolute_max=MAX_TAPER_STEPS,
+)
 
 
 def step_initial(steps: list[PlannedStep]) -> list[dict]:

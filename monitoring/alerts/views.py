@@ -145,7 +145,10 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _act(request: HttpRequest, pk: int, action: str, call: Callable[[Alert, int], Alert]) -> HttpResponse:
     """Run one action; answer with the refreshed item (htmx) or a redirect / the alert page (plain POST)."""
     alert = _alert_for_user(request, pk)
-    version = int(request.POST.get("version") or 0)
+    posted = request.POST.get("version", "")
+    # The version the user saw; a damaged one matches no version, so the action is refused as a
+    # conflict and the alert is shown as it stands now.
+    version = int(posted) if posted.isdigit() and len(posted) <= 9 else 0
     try:
         alert = call(alert, version)
     except AlertAlreadyHandled as conflict:
@@ -244,7 +247,7 @@ def _selected(request: HttpRequest) -> list[tuple[Alert, int]]:
     wanted: dict[int, int] = {}
     for value in request.POST.getlist("selected"):
         pk, _, version = value.partition(":")
-        if pk.isdigit() and version.isdigit():
+        if pk.isdigit() and version.isdigit() and len(pk) <= 18 and len(version) <= 9:
             wanted[int(pk)] = int(version)
     alerts = Alert.objects.for_user(request.user).select_related("patient").filter(pk__in=wanted)
     return [(alert, wanted[alert.pk]) for alert in alerts.in_queue_order()]
