@@ -48,7 +48,8 @@ def _clinic(user):
 def bulk_import(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     if form.is_bound and form.is_valid():
-        files = [(upload.name, upload.read()) for upload in form.cleaned_data["files"]]
+        # Read one file at a time as it is stored (Django keeps large uploads on disk until then).
+        files = ((upload.name, upload.read()) for upload in form.cleaned_data["files"])
         batch_id = start_batch(clinic=_clinic(request.user), files=files)
         return redirect("monitoring:import_batch", batch_id=batch_id)
     return render(request, "monitoring/bulk_import.html", {"form": form})
