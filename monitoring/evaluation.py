@@ -11,6 +11,7 @@ is about `max_hold_days()` old (a safety net, `hold_days_for`). `sweep(full=True
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import date
 
@@ -22,10 +23,13 @@ from django.utils import timezone
 from monitoring.alerts.reconcile import ReconcileResult, reconcile
 from monitoring.changes import SWEEP_CHUNK_SIZE, forget_marks
 from monitoring.engine.cache import current_basis
+from monitoring.engine.context import EVALUATION_FAILED, Finding, Severity
 from monitoring.engine.evaluate import Evaluation, evaluate
 from monitoring.engine.loader import load_for_evaluation
 from monitoring.models import Alert, AlertStatus, EvaluationState
 from patients.models import Patient
+
+logger = logging.getLogger(__name__)
 
 
 def max_hold_days() -> int:
@@ -58,15 +62,39 @@ def evaluate_patients(
         fresh = current_basis(fresh=True)
         params |= {clinic_id: fresh.params[clinic_id] for clinic_id in unknown}
         digests |= dict.fromkeys(unknown, "")
-    evaluations = [
-        evaluate(t, as_of, params[t.clinic_id], horizon_days=hold_days_for(t.patient_id, as_of))
-        for t in timelines.values()
-    ]
+    evaluations, failed = [], []
+    for t in timelines.values():
+        try:
+            evaluations.append(evaluate(t, as_of, params[t.clinic_id], horizon_days=hold_days_for(t.patient_id, as_of)))
+        except Exception:  # noqa: BLE001 - one patient's bad data must not silence the others
+            # Ids only: the traceback names the code, never the patient's data.
+            logger.exception("Evaluation failed for patient id %s; the others of the batch go on.", t.patient_id)
+            failed.append(t.patient_id)
+    findings = {e.patient_id: e.findings for e in evaluations}
+    findings |= {patient_id: (evaluation_failed(as_of),) for patient_id in failed}
     with transaction.atomic():  # one transaction for the alerts and the state: fewer round trips
-        result = reconcile({e.patient_id: e.findings for e in evaluations}, today=as_of)
+        # A failed patient's other alerts stay as they are: nothing is known about their findings.
+        result = reconcile(findings, today=as_of, keep_unseen=set(failed))
         _record_states(evaluations, versions, as_of, {t.patient_id: digests[t.clinic_id] for t in timelines.values()})
+    # A failed patient keeps no state and no cleared mark: they stay due, and are tried again.
     forget_marks(e.patient_id for e in evaluations)
     return evaluations, result
+
+
+def evaluation_failed(as_of: date) -> Finding:
+    """What the nurses' queue shows for a patient whose evaluation raised: the safety net is visible."""
+    return Finding(
+        rule_id=EVALUATION_FAILED,
+        severity=Severity.HIGH,
+        message="The monitoring rules could not be run for this patient: their alerts and schedule may be out of date.",
+        evidence={"evaluation_failed_on": as_of.isoformat()},
+        action=(
+            "Review the latest results and treatment by hand until this clears. The error was logged for the "
+            "support team; the patient is evaluated again when their data changes and every night."
+        ),
+        source="AIH Tracker safety net: an evaluation that fails is reported, never silent.",
+        parameters={},
+    )
 
 
 def _record_states(evaluations, versions: dict[int, int], as_of: date, basis: dict[int, str]) -> None:

@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import QueryDict
 
 from aih_tracker.models import Clinic
+from monitoring.engine.context import PIPELINE_TITLES
 from monitoring.models import Alert, AlertAction, AlertStatus, Resolution, Severity
 from monitoring.rules import Family, load_rules
 
@@ -41,7 +42,7 @@ def rule_ids_in(family: str) -> list[str]:
 
 def rule_title(rule_id: str) -> str:
     spec = load_rules().get(rule_id)
-    return spec.title if spec else rule_id
+    return spec.title if spec else PIPELINE_TITLES.get(rule_id, rule_id)
 
 
 def _int(text: str | None) -> int | None:

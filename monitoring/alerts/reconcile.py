@@ -83,7 +83,7 @@ class _Plan:
         self.counts.setdefault(alert.pk, set()).update(counts)
 
 
-def _plan(findings_by_patient: dict[int, Iterable[Finding]], today: date, now) -> _Plan:
+def _plan(findings_by_patient: dict[int, Iterable[Finding]], today: date, now, keep_unseen: set[int]) -> _Plan:
     patient_ids = list(findings_by_patient)
     plan = _Plan()
     unresolved = {
@@ -138,7 +138,7 @@ def _plan(findings_by_patient: dict[int, Iterable[Finding]], today: date, now) -
                 plan.change(alert, read_version[alert.pk], "updated")
 
     for key, alert in unresolved.items():
-        if key in seen:
+        if key in seen or alert.patient_id in keep_unseen:
             continue
         alert.status = AlertStatus.RESOLVED
         alert.resolution = Resolution.BY_DATA
@@ -213,9 +213,13 @@ def _apply(plan: _Plan, now, result: ReconcileResult) -> set[int]:
     return {plan.to_update[pk].patient_id for pk in stale}
 
 
-def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | None = None) -> ReconcileResult:
+def reconcile(
+    findings_by_patient: dict[int, Iterable[Finding]], today: date | None = None, keep_unseen: set[int] = frozenset()
+) -> ReconcileResult:
     """Bring the stored alerts of these patients in line with their findings. A fixed number of queries
     per pass; a patient whose alerts a nurse changed during the pass is re-planned (at most a few times).
+    For the patients in `keep_unseen` (their evaluation failed) the findings given are added or updated,
+    but no alert is resolved for lack of a finding.
     """
     today = today or timezone.localdate()
     now = timezone.now()
@@ -224,7 +228,7 @@ def reconcile(findings_by_patient: dict[int, Iterable[Finding]], today: date | N
     for _ in range(MAX_PASSES):
         # No savepoint inside a caller's transaction: an error leaves reconcile, and that transaction, anyway.
         with transaction.atomic(savepoint=False):
-            retry = _apply(_plan(pending, today, now), now, result)
+            retry = _apply(_plan(pending, today, now, keep_unseen), now, result)
         if not retry:
             return result
         result.replanned += len(retry)

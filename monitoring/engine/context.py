@@ -40,6 +40,11 @@ class Family(StrEnum):
     OTHER = "other"
 
 
+# Findings the pipeline itself raises (no rule of the catalogue): their ids and titles.
+EVALUATION_FAILED = "SYS-01"
+PIPELINE_TITLES = {EVALUATION_FAILED: "Evaluation failed: the rules could not be run for this patient"}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One rule firing for one patient, with everything a clinician needs to judge it."""

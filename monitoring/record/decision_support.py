@@ -16,7 +16,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from monitoring.engine.context import Context
+from monitoring.engine.context import PIPELINE_TITLES, Context
 from monitoring.engine.formulas import child_pugh
 from monitoring.engine.response import State
 from monitoring.engine.timeline import Lab, Timeline
@@ -364,7 +364,7 @@ def steroid_exposure(ctx) -> dict[str, Any]:
 def rule_title(rule_id: str) -> str:
 
     spec = REGISTRY.get(rule_id)
-    return spec.title if spec else rule_id
+    return spec.title if spec else PIPELINE_TITLES.get(rule_id, rule_id)
 
 
 def alert_rows(alerts) -> list[dict[str, Any]]:
