@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.cache import add_never_cache_headers
 
 
@@ -27,3 +27,24 @@ class NoStoreForSignedInUsers:
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+class RefuseNullCharacters:
+    """A request whose query string or form carries a NUL character gets 400, before any view reads it.
+
+    No browser sends one; PostgreSQL cannot store or even compare one (a search for it was a server
+    error), and Django's form fields refuse it only where a form is used. One check here covers the
+    views that read `request.GET` / `request.POST` themselves.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for params in (request.GET, request.POST if request.method == "POST" else {}):
+            if any("\x00" in key or any("\x00" in value for value in params.getlist(key)) for key in params):
+                return HttpResponseBadRequest(
+                    "The request contained a control character (NUL) that no form sends; nothing was saved.",
+                    content_type="text/plain; charset=utf-8",
+                )
+        return self.get_response(request)

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Cache-Control: no-store on everything a signed-in user gets (patient data).
     "aih_tracker.middleware.NoStoreForSignedInUsers",
+    # 400 for a NUL character in a query or form (PostgreSQL cannot take one; no browser sends one).
+    "aih_tracker.middleware.RefuseNullCharacters",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

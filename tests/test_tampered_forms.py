@@ -173,3 +173,12 @@ def test_a_tampered_row_count_is_refused_without_building_thousands_of_forms(wor
     html = response.content.decode()
     assert response.status_code == 200 and "Please submit at most 100 forms." in html
     assert 'name="antibodies-150-antibody"' not in html
+
+
+def test_a_nul_character_in_a_search_or_form_is_a_bad_request_on_every_database(world):
+    """PostgreSQL refuses NUL in any string: a search for one was a server error there, not on SQLite."""
+    client, ids = world
+    response = client.get("/patients/?q=Oka%00for")
+    assert response.status_code == 400 and "control character" in response.content.decode()
+    assert client.post("/quarantine/{m}/patient/".format(**ids), {"mrn": "A\x00"}).status_code == 400
+    assert client.get("/patients/?q=Okafor").status_code == 200
