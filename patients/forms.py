@@ -23,6 +23,7 @@ from patients.models import (
     PregnancyEpisode,
     PregnancyTest,
     Vaccination,
+    Visit,
     WeightMeasurement,
 )
 from patients.services import LabEntry, collection_time, current_dose, find_mrn_owner
@@ -297,10 +298,33 @@ class VisitForm(forms.Form):
     )
     jaundice = forms.BooleanField(required=False)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Note")
+    second_visit = forms.BooleanField(required=False, label="Save as a second visit on this date")
 
     def __init__(self, *args, patient: Patient, **kwargs):
         super().__init__(*args, **kwargs)
         self.patient = patient
+
+    def clean(self):
+        """A second visit on the same date asks to be confirmed: most often it is the same visit sent
+        again (Back then Save reloads the form, so its one-time key cannot tell)."""
+        data = super().clean()
+        day = data.get("visit_date")
+        if day and not data.get("second_visit"):
+            earlier = (
+                Visit.objects.filter(patient=self.patient, visit_date=day)
+                .select_related("clinician")
+                .order_by("-created_at")
+                .first()
+            )
+            if earlier is not None:
+                by = f" by {earlier.clinician.display_name}" if earlier.clinician else ""
+                saved = timezone.localtime(earlier.created_at)
+                self.add_error(
+                    "second_visit",
+                    f"A visit on {day:%-d %b %Y} was already saved at {saved:%H:%M}{by}. If this is the same "
+                    "visit sent again, there is nothing to do; to record a second visit that day, tick this box.",
+                )
+        return data
 
     def _check_date(self, name: str) -> date:
         value = self.cleaned_data[name]

@@ -475,8 +475,25 @@ def test_each_new_visit_form_gets_its_own_key(staff, patient):
     first = form_key(staff.get(f"/patients/{patient.pk}/visits/new/").content.decode())
     second = form_key(staff.get(f"/patients/{patient.pk}/visits/new/").content.decode())
     assert first != second
-    for key, alt in ((first, "85"), (second, "60")):
-        assert post(staff, patient, visit_data({ALT: {"value": alt}}, submission_key=key)).status_code == 302
+    assert post(staff, patient, visit_data({ALT: {"value": "85"}}, submission_key=first)).status_code == 302
+    data = visit_data({ALT: {"value": "60"}}, submission_key=second, second_visit="on")
+    assert post(staff, patient, data).status_code == 302
+    assert Visit.objects.count() == 2
+
+
+def test_back_then_save_again_asks_before_a_second_visit_on_the_same_date(staff, patient):
+    """Back reloads the form (no-store), so it comes with a new key: the date catches the repeat."""
+    for _ in range(2):
+        key = form_key(staff.get(f"/patients/{patient.pk}/visits/new/").content.decode())
+        response = post(staff, patient, visit_data(weight_kg="71.5", notes="Well, no complaints.", submission_key=key))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "A visit on 2 Jun 2025 was already saved at" in html and "tick this box" in html
+    assert "Well, no complaints." in html  # what was typed is kept
+    assert Visit.objects.count() == 1 and WeightMeasurement.objects.count() == 1
+    # Ticked: a real second visit that day is recorded.
+    data = visit_data(weight_kg="71.5", notes="Seen again.", submission_key=form_key(html), second_visit="on")
+    assert post(staff, patient, data).status_code == 302
     assert Visit.objects.count() == 2
 
 
