@@ -52,3 +52,21 @@ def physician(make_user):
 @pytest.fixture
 def nurse(make_user):
     return make_user(Role.NURSE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leftover_database_sessions(django_db_setup, django_db_blocker):
+    """On PostgreSQL the test database can be dropped only once nobody is connected to it. A thread that
+    used the database during a test (a live server's, a Celery test worker's, the MLLP listener's executor)
+    may leave its connection open, and the drop then fails the last test of the run. At the end of the
+    session those leftover sessions are ended; the suite's own connection is closed by the teardown."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
