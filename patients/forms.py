@@ -135,7 +135,7 @@ def _yes_no_select(positive: str, negative: str) -> forms.TypedChoiceField:
     # "True"/"False" are how a stored boolean renders, so an edited row shows its result selected.
     return forms.TypedChoiceField(
         choices=[("", "—"), ("True", positive), ("False", negative)],
-        coerce=lambda v: v == "True",
+        coerce=lambda v: str(v) == "True",  # the stored True as well as the posted "True" (unchanged rows)
         empty_value=None,
         label="Result",
     )

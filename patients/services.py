@@ -61,6 +61,7 @@ def save_patient_intake(
     records: Sequence[models.Model] = (),
     expected_version: str | None = None,
     record_models: Sequence[type[models.Model]] = (),
+    patient_changed: bool = True,
 ) -> Patient:
     """Save a new or edited patient with its intake records (antibodies, TPMT, vaccinations...), all or nothing.
 
@@ -81,14 +82,16 @@ def save_patient_intake(
         if owner:
             raise DuplicateMRN(owner)
         try:
-            with transaction.atomic():
-                patient.save()
+            if patient.pk is None or patient_changed:  # an unchanged patient writes no audit row
+                with transaction.atomic():
+                    patient.save()
         except IntegrityError:
             raise DuplicateMRN(find_mrn_owner(clinic_id=patient.clinic_id, mrn=patient.mrn)) from None
         for record in records:
             record.patient = patient
             record.save()
-        enqueue_evaluation(patient.pk)
+        if patient_changed or records:
+            enqueue_evaluation(patient.pk)
     return patient
 
 

@@ -60,9 +60,16 @@ def _intake(request: HttpRequest, patient: Patient) -> HttpResponse:
     if data is not None and not adding and all([form.is_valid()] + [fs.is_valid() for fs in formsets]):
         is_new = patient.pk is None
         records = [record for fs in formsets for record in fs.save(commit=False)]
+        if not is_new and not form.has_changed() and not records:
+            messages.info(request, "Nothing was changed, so nothing was saved.")
+            return redirect("patients:detail", patient.pk)
         try:
             saved = save_patient_intake(
-                patient=form.save(commit=False), records=records, expected_version=version, record_models=record_models
+                patient=form.save(commit=False),
+                records=records,
+                expected_version=version,
+                record_models=record_models,
+                patient_changed=form.has_changed(),
             )
         except DuplicateMRN as duplicate:
             form.mrn_owner = duplicate.existing

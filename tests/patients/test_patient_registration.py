@@ -10,6 +10,7 @@ from django.utils import timezone
 from aih_tracker.roles import Role
 from patients.models import Autoantibody, Patient, PharmacogeneticTest, Vaccination
 from tests.factories import ClinicFactory, PatientFactory
+from tests.test_tampered_forms import post_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +277,15 @@ def test_a_change_to_an_intake_record_since_the_page_opened_is_a_conflict_too(st
     assert response.status_code == 200 and "after you opened this page" in response.content.decode()
     patient.refresh_from_db()
     assert patient.aih_type != "type2"
+
+
+def test_saving_without_changes_writes_nothing_and_says_so(staff_client):
+    """An unchanged save must not write audit rows (nor make a colleague's edit look overtaken)."""
+    patient = PatientFactory(mrn="E-4", family_name="Keyes", given_name="Tom", sex="male")
+    Autoantibody.objects.create(patient=patient, antibody="ana", positive=True, titre=80, tested_on=date(2024, 1, 2))
+    url = f"/patients/{patient.pk}/edit/"
+    _, fields, _ = post_forms(staff_client, url)[0]  # the form as a browser submits it untouched
+    before = (patient.history.count(), Autoantibody.history.count())
+    response = staff_client.post(url, fields, follow=True)
+    assert "Nothing was changed, so nothing was saved." in response.content.decode()
+    assert (patient.history.count(), Autoantibody.history.count()) == before
