@@ -247,8 +247,8 @@ def fold_trace(code: str, labs: Sequence[Lab], yref: str = "y") -> dict[str, Any
         "marker": {"size": 5},
         "yaxis": yref,
         "hovertemplate": (
-            f"<b>{_name(code)}</b> %{{customdata[0]:g}} %{{customdata[1]}}<br>"
-            "ULN %{customdata[2]:g} (%{customdata[3]}) · %{y:.2f}× ULN<br>%{x|%d %b %Y}<extra></extra>"
+            f"<b>{_name(code)}</b> %{{customdata[0]:~g}} %{{customdata[1]}}<br>"
+            "ULN %{customdata[2]:~g} (%{customdata[3]}) · %{y:.2f}× ULN<br>%{x|%d %b %Y}<extra></extra>"
         ),
     }
 
@@ -266,7 +266,7 @@ def value_trace(code: str, labs: Sequence[Lab], yref: str = "y") -> dict[str, An
         "marker": {"size": 5},
         "yaxis": yref,
         "hovertemplate": (
-            f"<b>{_name(code)}</b> %{{y:g}} %{{customdata[0]}}<br>ULN %{{customdata[1]}}<br>"
+            f"<b>{_name(code)}</b> %{{y:~g}} %{{customdata[0]}}<br>ULN %{{customdata[1]}}<br>"
             "%{x|%d %b %Y}<extra></extra>"
         ),
     }
@@ -283,7 +283,7 @@ def uln_trace(code: str, labs: Sequence[Lab], yref: str = "y") -> dict[str, Any]
         "name": f"{_name(code)} ULN",
         "line": {"color": "#16a34a", "width": 1, "dash": "dash", "shape": "hv"},
         "yaxis": yref,
-        "hovertemplate": f"{_name(code)} ULN %{{y:g}} {_unit(code)}<extra></extra>",
+        "hovertemplate": f"{_name(code)} ULN %{{y:~g}} {_unit(code)}<extra></extra>",
     }
 
 
@@ -437,7 +437,7 @@ def drug_lane_traces(
             "name": f"{name} (actual)",
             "line": {"color": COLOURS["drug"], "width": 2, "shape": "hv"},
             "connectgaps": False,
-            "hovertemplate": f"<b>{name}</b> %{{y:g}} mg/day<br>from %{{x|%d %b %Y}}<extra>actual</extra>",
+            "hovertemplate": f"<b>{name}</b> %{{y:~g}} mg/day<br>from %{{x|%d %b %Y}}<extra>actual</extra>",
         }
     ]
     if plan_x:
@@ -450,7 +450,7 @@ def drug_lane_traces(
                 "name": f"{name} (taper plan)",
                 "line": {"color": COLOURS["planned"], "width": 1.5, "dash": "dash", "shape": "hv"},
                 "connectgaps": False,
-                "hovertemplate": f"{name} planned %{{y:g}} mg/day<br>from %{{x|%d %b %Y}}<extra>taper plan</extra>",
+                "hovertemplate": f"{name} planned %{{y:~g}} mg/day<br>from %{{x|%d %b %Y}}<extra>taper plan</extra>",
             }
         )
     traces.append(
@@ -482,7 +482,7 @@ def drug_lane_traces(
                 "marker": {"symbol": "x", "size": 10, "color": "#a4161a"},
                 "hovertemplate": (
                     f"<b>{name} stopped</b> %{{x|%d %b %Y}}<br>reason: %{{customdata[0]}}"
-                    "<br>last dose %{customdata[1]:g} mg/day<extra></extra>"
+                    "<br>last dose %{customdata[1]:~g} mg/day<extra></extra>"
                 ),
             }
         )

@@ -1,5 +1,6 @@
 """The physician's patient page in a real browser: plotly draws the chart, htmx switches range and panel."""
 
+import re
 from datetime import date
 
 import pytest
@@ -107,3 +108,20 @@ def test_the_clinic_summary_prints_on_one_page(demo, log_in, live_server, screen
     page.screenshot(path=str(screenshot_dir / "clinic-summary-print.png"), full_page=True)
     pdf = page.pdf(format="A4")
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 1
+
+
+HOVER_FIRST_POINT = """([el, name]) => {
+    const curve = el.data.findIndex(trace => trace.name === name);
+    const trace = el.data[curve];
+    window.Plotly.Fx.hover(el, [{curveNumber: curve, pointNumber: 0}], (trace.xaxis || 'x') + (trace.yaxis || 'y'));
+    return Array.from(el.querySelectorAll('.hovertext text')).map(t => t.textContent).join(' ');
+}"""
+
+
+def test_hover_labels_give_values_as_the_lab_reports_them(demo, log_in, live_server):
+    """ "IgG 21.3 g/L", not plotly's default six significant digits ("IgG 21.3000 g/L")."""
+    page = log_in("physician", DEMO_PASSWORD)
+    open_patient(page, live_server, "relapse_after_withdrawal", "?range=all")
+    label = page.evaluate(HOVER_FIRST_POINT, [page.query_selector("#chart"), "IgG (g/L)"])
+    assert re.search(r"IgG\S* \d+(\.\d*[1-9])? g/L", label), label
+    assert "0000" not in label, label
