@@ -39,6 +39,11 @@ class LatestResult:
     range_source: str
 
     @property
+    def range_note(self) -> str:
+        """Where the range came from when it is not the lab's own: '' for the lab's, else clinic / typical."""
+        return {"clinic": "clinic range", "typical": "typical range"}.get(self.range_source, "")
+
+    @property
     def fold_uln(self) -> float | None:
         return round(self.value / self.uln, 2) if self.uln else None
 

@@ -9,6 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from aih_tracker.models import Clinic
+from monitoring.models import ReferenceInterval
 from patients.demo_cohort import scenario_mrn, seed_demo_cohort
 from patients.models import Patient
 from regimens.models import AdverseEvent
@@ -187,3 +189,19 @@ def test_open_alerts_show_evidence_action_and_a_linked_source(client, physician)
     table = html[html.index('id="open-alerts"') :]
     assert "STER-01" in table and "Request a baseline DEXA scan" in table
     assert 'id="source-S001"' in html
+
+
+def test_a_range_not_reported_by_the_lab_is_marked_with_where_it_came_from(client, physician):
+    """Whatever its shape (upper limit only here), a clinic or typical range is never passed off as the lab's."""
+    patient = PatientFactory(sex="female")
+    ReferenceInterval.objects.create(clinic=Clinic.default(), analyte=analyte("ast"), sex="female", high=31)
+    on = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    LabResultFactory(patient=patient, analyte=analyte("alt"), value=55, ref_low=None, ref_high=None, collected_at=on)
+    LabResultFactory(patient=patient, analyte=analyte("ast"), value=35, ref_low=None, ref_high=None, collected_at=on)
+    LabResultFactory(patient=patient, analyte=analyte("igg"), value=20, ref_high=16, collected_at=on)
+    client.force_login(physician)
+    html = client.get(f"/patients/{patient.pk}/").content.decode()
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"<tr>\s*<td>([^<]+)</td>.*?</tr>", html, re.S)}
+    assert "(typical range)" in rows["ALT"]
+    assert "≤ 31" in rows["AST"] and "(clinic range)" in rows["AST"]
+    assert "range)" not in rows["IgG"]  # the lab's own
