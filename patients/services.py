@@ -52,7 +52,11 @@ def edit_version(patient: Patient, record_models: Sequence[type[models.Model]] =
     or the admin, leaves a new audit-history row and so changes this value. "" for a new patient."""
     if patient.pk is None:
         return ""
-    return "-".join(f"{row._meta.label}:{row.history_id}" for row in _latest_history(patient, record_models))
+    return _version_of(_latest_history(patient, record_models))
+
+
+def _version_of(latest_rows: list) -> str:
+    return "-".join(f"{row._meta.label}:{row.history_id}" for row in latest_rows)
 
 
 def save_patient_intake(
@@ -74,9 +78,9 @@ def save_patient_intake(
     with transaction.atomic():
         if patient.pk is not None and expected_version is not None:
             Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one check-and-save at a time
-            current = edit_version(patient, record_models)
-            if current != expected_version:
-                latest = max(_latest_history(patient, record_models), key=lambda row: row.history_date)
+            latest_rows = _latest_history(patient, record_models)
+            if (current := _version_of(latest_rows)) != expected_version:
+                latest = max(latest_rows, key=lambda row: row.history_date)
                 raise EditConflict(latest.history_user, latest.history_date, current)
         owner = find_mrn_owner(clinic_id=patient.clinic_id, mrn=patient.mrn, exclude_pk=patient.pk)
         if owner:
@@ -178,8 +182,7 @@ def log_visit(*, patient: Patient, user, entry: VisitEntry, submission_key: str 
     nothing and raises AlreadySaved with the visit the first one stored.
     """
     with transaction.atomic():
-        earlier = Visit.objects.filter(submission_key=submission_key) if submission_key else Visit.objects.none()
-        if mine := earlier.filter(patient=patient).first():
+        if mine := visit_saved_from(patient, submission_key):
             raise AlreadySaved(mine)
         try:
             with transaction.atomic():
@@ -194,9 +197,10 @@ def log_visit(*, patient: Patient, user, entry: VisitEntry, submission_key: str 
                     submission_key=submission_key or None,
                 )
         except IntegrityError:
-            if mine := earlier.filter(patient=patient).first():
+            if mine := visit_saved_from(patient, submission_key):
                 raise AlreadySaved(mine) from None
-            if earlier.exists():  # a key taken from another patient's form: not this visit's
+            if submission_key and Visit.objects.filter(submission_key=submission_key).exists():
+                # a key taken from another patient's form: not this visit's
                 raise ValidationError("This form was already used; open the visit form again.") from None
             raise
         if entry.weight_kg is not None:

@@ -16,12 +16,12 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from monitoring.engine.context import PIPELINE_TITLES, Context
+from monitoring.alerts.queue import rule_title
+from monitoring.engine.context import Context
 from monitoring.engine.formulas import child_pugh
 from monitoring.engine.response import State
 from monitoring.engine.timeline import Lab, Timeline
 from monitoring.record.charts import ScorePoint
-from monitoring.rules import REGISTRY
 from monitoring.rules.steroids import DAYS_PER_MONTH, cumulative_steroid_exposure
 from monitoring.rules.thiopurine import _is_deficient, _latest_results
 from monitoring.rules.transplant import MELD_INPUTS, child_pugh_score, conventional_values, meld_from_labs, meld_scores
@@ -359,12 +359,6 @@ def steroid_exposure(ctx) -> dict[str, Any]:
         "threshold_mg": ctx.p("prolonged_steroid_mg"),
         "limit_months": ctx.p("prolonged_steroid_months"),
     }
-
-
-def rule_title(rule_id: str) -> str:
-
-    spec = REGISTRY.get(rule_id)
-    return spec.title if spec else PIPELINE_TITLES.get(rule_id, rule_id)
 
 
 def alert_rows(alerts) -> list[dict[str, Any]]:
