@@ -136,6 +136,31 @@ PARAMETERS: tuple[Parameter, ...] = (
         "S001",
         ("MON-02",),
     ),
+    Parameter(
+        "fbc_required_analytes",
+        "wbc|neutrophils, platelets",
+        "analyte codes",
+        "An FBC counts as drawn when each of these is (comma between required analytes, '|' between "
+        "alternatives): a lymphocyte count or a haemoglobin alone is not an FBC.",
+        "§2.2 Panel FBC; AZA-05/AZA-06 judge the white count (or neutrophils) and platelets (S000, S004)",
+        ("MON-01", "MON-06"),
+    ),
+    Parameter(
+        "lft_required_analytes",
+        "alt, bilirubin",
+        "analyte codes",
+        "A thiopurine LFT panel counts as drawn when each of these is: a GGT alone is not an LFT.",
+        "§2.2 Panel LFT; AZA-04 and HEP-01..04 read ALT and total bilirubin (S000, S001, S004)",
+        ("MON-01",),
+    ),
+    Parameter(
+        "lft_required_analytes_cirrhosis",
+        "albumin, inr",
+        "analyte codes",
+        "Added to the LFT panel's required analytes when the patient is cirrhotic.",
+        "§2.2 Panel LFT (+ albumin and INR if cirrhotic)",
+        ("MON-01",),
+    ),
     Parameter("maintenance_alt_interval_days", 92, "days", "ALT at least this often on therapy.", "S004", ("MON-04",)),
     Parameter(
         "maintenance_igg_interval_days",

@@ -52,6 +52,7 @@ class RecallRow:
     phase: str
     phase_group: str
     last_result: date | None
+    missing: str  # "platelets missing since 3 Jan 2026": required analytes drawn less recently
     next_due: date
     overdue_after: date
     state: str
@@ -75,6 +76,7 @@ def _row(patient: dict, item: ScheduleItem, today: date) -> RecallRow:
         phase=item.phase,
         phase_group=phase_group(item),
         last_result=item.last_result,
+        missing=item.missing_text,
         next_due=item.next_due,
         overdue_after=item.overdue_after,
         state=state,
@@ -131,7 +133,7 @@ def filter_rows(rows: Sequence[RecallRow], filters: RecallFilters) -> list[Recal
     ]
 
 
-CSV_HEADER = ["MRN", "Patient", "Panel", "Schedule", "Phase", "Last result", "Due", "Overdue after",
+CSV_HEADER = ["MRN", "Patient", "Panel", "Schedule", "Phase", "Last result", "Missing", "Due", "Overdue after",
               "State", "Days overdue", "Last contact", "Last contact outcome", "Lapse reason"]  # fmt: skip
 
 
@@ -149,6 +151,7 @@ def _csv_row(row: RecallRow) -> list:
         row.rule_id,
         row.phase,
         row.last_result.isoformat() if row.last_result else "",
+        row.missing,
         row.next_due.isoformat(),
         row.overdue_after.isoformat(),
         row.state,

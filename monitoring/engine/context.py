@@ -151,6 +151,14 @@ def truncate(timeline: Timeline, as_of: date) -> Timeline:
     )
 
 
+@dataclass(frozen=True)
+class PanelDraw:
+    """When a panel was last complete, and its required analytes drawn less recently than the others."""
+
+    on: date | None
+    missing: tuple[tuple[tuple[str, ...], date | None], ...]  # (analyte and alternatives, last drawn)
+
+
 class Context:
     """The timeline as of a date, the clinic's parameters, and derived facts the rules share."""
 
@@ -212,8 +220,30 @@ class Context:
         return min(candidates, key=lambda lab: (abs((lab.on - target).days), lab.on), default=None)
 
     def last_of_panel(self, codes: Iterable[str]) -> date | None:
+        """The last date any of these analytes was drawn (for a panel any one result of which is the
+        panel, like the metabolites); a panel with required analytes is `panel_drawn`."""
         dates = [lab.on for code in codes if (lab := self.last(code))]
         return max(dates, default=None)
+
+    def panel_drawn(self, required: Iterable[tuple[str, ...]], panel: Iterable[str] = ()) -> PanelDraw:
+        """When a panel was last complete: each group of `required` is an analyte with its alternatives
+        (("wbc", "neutrophils"), ("platelets",)) and needs one result; the panel's date is the oldest
+        of the groups' latest dates (None while a group was never drawn). A required analyte is
+        missing when another analyte of the panel (`panel`, or the required ones) was drawn after it."""
+        latest = []
+        for group in required:
+            dates = [lab.on for code in group if (lab := self.last(code))]
+            latest.append((tuple(group), max(dates, default=None)))
+        if not latest:
+            return PanelDraw(None, ())
+        on = None if any(last is None for _, last in latest) else min(last for _, last in latest)
+        others = [lab.on for code in panel if (lab := self.last(code))]
+        newest = max([last for _, last in latest if last is not None] + others, default=None)
+        # A group is missing when another required analyte was drawn after it (or it never was).
+        missing = tuple(
+            (group, last) for group, last in latest if newest is not None and (last is None or last < newest)
+        )
+        return PanelDraw(on, missing)
 
     def is_normal(self, lab: Lab) -> bool | None:
         """≤ ULN (or < ULN if the clinic chose so); None without a ULN."""

@@ -5,12 +5,17 @@ currently required, with the phase it is in, the last result, the next due date 
 which it is overdue. The MON rules (monitoring/rules/monitoring.py) judge the same items, so the
 recall list and the alert queue always agree.
 
-Phased schedules (MON-01, MON-05, MON-06, MON-07) follow the rule "the interval in force is the
-one of the phase you are in on the day you look": on any date x a panel is due when
-x - base >= interval(phase(x)) and overdue when x - base > overdue_after(phase(x)), where base =
-max(last result, start of the schedule). The dates on an item are the first dates on which that
-becomes true, so a due date that would fall in the next phase is projected with the next phase's
-(longer) interval: the recall list never shows a date on which the rule would not fire.
+Phased schedules (MON-01, MON-05, MON-06, MON-07) are projected from the last result: a panel is
+due on the first date x after base with x - base >= interval(phase(x)), and overdue from the first
+date with x - base > overdue_after(phase(x)), where base = max(last result, start of the schedule).
+A due date that would fall in the next phase is projected with the next phase's (longer) interval,
+so the recall list never shows a date on which the rule would not fire. The dates, and the severity
+of being overdue, are those of the phase in which the bloods were missed, whatever the day one looks:
+bloods missed in phase A stay overdue at phase A's severity, with the due date that was missed.
+
+A panel is drawn when its required analytes are (parameters fbc_required_analytes,
+lft_required_analytes): a haemoglobin alone is not an FBC. Its date is the oldest of the required
+analytes' latest dates, and an item names the required analytes drawn less recently than the rest.
 """
 
 from __future__ import annotations
@@ -44,6 +49,30 @@ TEST_NAME = {"alt": "ALT", "igg": "IgG", "tacrolimus": "tacrolimus trough", "cre
              "potassium": "potassium", "glucose": "glucose"}  # fmt: skip
 
 OK, DUE, OVERDUE = "ok", "due", "overdue"
+# How a missing analyte is named in "platelets missing since 3 Jan 2026".
+ANALYTE_NAME = {"wbc": "WBC", "neutrophils": "neutrophils", "lymphocytes": "lymphocytes", "platelets": "platelets",
+                "haemoglobin": "haemoglobin", "alt": "ALT", "ast": "AST", "alp": "ALP", "ggt": "GGT",
+                "bilirubin": "bilirubin", "albumin": "albumin", "inr": "INR", "igg": "IgG"}  # fmt: skip
+
+
+def required_analytes(text: str) -> tuple[tuple[str, ...], ...]:
+    """'wbc|neutrophils, platelets' -> (("wbc", "neutrophils"), ("platelets",)): each required analyte
+    with its alternatives (the form of the fbc_required_analytes parameters)."""
+    groups = (tuple(code.strip() for code in part.split("|") if code.strip()) for part in text.split(","))
+    return tuple(group for group in groups if group)
+
+
+def short_date(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def missing_text(missing) -> str:
+    """'platelets missing since 3 Jan 2026; IgG missing': the required analytes a panel lacks."""
+    parts = []
+    for group, last in missing:
+        name = " or ".join(ANALYTE_NAME.get(code, code) for code in group)
+        parts.append(f"{name} missing since {short_date(last)}" if last else f"{name} missing")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -72,12 +101,19 @@ class ScheduleItem:
     analytes: tuple[str, ...]
     phase: str
     phase_start: date
-    last_result: date | None  # last date any analyte of the panel was drawn
+    last_result: date | None  # last date by which all the panel's required analytes were drawn
     next_due: date
     overdue_after: date  # overdue from the day after this
     severity_if_overdue: Severity
     restart_reason: str = ""  # why the schedule (re)started: "start", "dose increase", "treatment stopped"...
     due_severity: Severity | None = None
+    # Required analytes drawn less recently than the rest of the panel: ((codes), last drawn or None).
+    missing: tuple[tuple[tuple[str, ...], date | None], ...] = ()
+    phases: tuple[Phase, ...] = ()  # the phases the dates were projected on (none for window checks)
+
+    @property
+    def missing_text(self) -> str:
+        return missing_text(self.missing)
 
     def state(self, on: date) -> str:
         if on > self.overdue_after:
@@ -102,19 +138,21 @@ class ScheduleItem:
             "overdue_after": self.overdue_after.isoformat(),
             "severity_if_overdue": self.severity_if_overdue.label,
             "restart_reason": self.restart_reason,
+            **({"missing": self.missing_text} if self.missing else {}),
         }
 
 
 # -- phase arithmetic ---------------------------------------------------------------------------
 
 
-def project(base: date, phases: Sequence[Phase], as_of: date) -> tuple[Phase, date, Phase, date]:
+def project(base: date, phases: Sequence[Phase]) -> tuple[Phase, date, Phase, date]:
     """(phase of the due date, due date, phase of the overdue date, overdue-after date).
 
-    Starts from the phase in force on `as_of`; a date that would fall after that phase ends is
+    Starts from the phase in force on `base` (the last result): the bloods are missed in the phase
+    they were due in, whenever one looks. A date that would fall after that phase ends is
     recomputed with the next phase's interval (see the module docstring).
     """
-    current = max((i for i, phase in enumerate(phases) if phase.start <= as_of), default=0)
+    current = max((i for i, phase in enumerate(phases) if phase.start <= base), default=0)
     due: tuple[Phase, date] | None = None
     overdue: tuple[Phase, date] | None = None
     for phase in phases[current:]:
@@ -132,11 +170,11 @@ def _item(
     analytes: tuple[str, ...],
     phases: Sequence[Phase],
     last: date | None,
-    as_of: date,
     restart_reason: str = "",
+    missing=(),
 ) -> ScheduleItem:
     base = max(last, phases[0].start) if last else phases[0].start
-    due_phase, due, overdue_phase, overdue_after = project(base, phases, as_of)
+    due_phase, due, overdue_phase, overdue_after = project(base, phases)
     return ScheduleItem(
         rule_id=rule_id,
         panel=panel,
@@ -149,6 +187,8 @@ def _item(
         severity_if_overdue=overdue_phase.overdue_severity,
         restart_reason=restart_reason,
         due_severity=due_phase.due_severity,
+        missing=tuple(missing),
+        phases=tuple(phases),
     )
 
 
@@ -205,6 +245,17 @@ def lft_panel(ctx: Context) -> tuple[str, ...]:
     return LFT + LFT_CIRRHOSIS if ctx.has_cirrhosis else LFT
 
 
+def fbc_required(ctx: Context) -> tuple[tuple[str, ...], ...]:
+    return required_analytes(ctx.p("fbc_required_analytes"))
+
+
+def lft_required(ctx: Context) -> tuple[tuple[str, ...], ...]:
+    required = required_analytes(ctx.p("lft_required_analytes"))
+    if ctx.has_cirrhosis:
+        required += required_analytes(ctx.p("lft_required_analytes_cirrhosis"))
+    return required
+
+
 def drug_label(courses: Iterable[Course]) -> str:
     """ "AZA", "MMF", "AZA + MMF": the short names a nurse uses."""
     return " + ".join(dict.fromkeys(SHORT_NAME.get(c.drug, c.drug) for c in courses))
@@ -229,19 +280,23 @@ def _antimetabolite_items(ctx: Context, rule_id: str, panels) -> list[ScheduleIt
         return []
     d0, reason = restart(courses)
     phases = antimetabolite_phases(ctx, d0, drug_label(courses))
-    return [
-        _item(rule_id, panel, codes, phases, ctx.last_of_panel(codes), ctx.as_of, reason) for panel, codes in panels
-    ]
+    items = []
+    for panel, codes, required in panels:
+        drawn = ctx.panel_drawn(required, codes)
+        items.append(_item(rule_id, panel, codes, phases, drawn.on, reason, drawn.missing))
+    return items
 
 
 def thiopurine_items(ctx: Context) -> list[ScheduleItem]:
     """MON-01: FBC and LFT while on a thiopurine."""
-    return _antimetabolite_items(ctx, "MON-01", (("FBC", FBC), ("LFT", lft_panel(ctx))))
+    return _antimetabolite_items(
+        ctx, "MON-01", (("FBC", FBC, fbc_required(ctx)), ("LFT", lft_panel(ctx), lft_required(ctx)))
+    )
 
 
 def mmf_items(ctx: Context) -> list[ScheduleItem]:
     """MON-06: FBC on the MON-01 phases while on MMF without a thiopurine."""
-    return _antimetabolite_items(ctx, "MON-06", (("FBC", FBC),))
+    return _antimetabolite_items(ctx, "MON-06", (("FBC", FBC, fbc_required(ctx)),))
 
 
 # -- MON-02: ALT after a steroid dose change -----------------------------------------------------
@@ -355,11 +410,12 @@ def response_items(ctx: Context) -> list[ScheduleItem]:
         analytes=RESPONSE_BLOODS,
         phase=label,
         phase_start=check.start,
-        last_result=ctx.last_of_panel(RESPONSE_BLOODS),
+        last_result=ctx.panel_drawn(tuple((code,) for code in RESPONSE_BLOODS)).on,
         next_due=check.start,
         overdue_after=check.end,  # warning after the window's end, high 30 days later (MON-03)
         severity_if_overdue=Severity.WARNING,
         restart_reason="start",
+        missing=tuple(((code,), (last.on if (last := ctx.last(code)) else None)) for code in check.missing),
     )
     return [item]
 
@@ -382,7 +438,7 @@ def maintenance_items(ctx: Context) -> list[ScheduleItem]:
     for panel, code, interval in parts:
         phase = Phase(ctx.t0, None, f"maintenance: {panel} {every(interval)}", interval, interval, Severity.WARNING)
         last = ctx.last(code)
-        items.append(_item("MON-04", panel, (code,), (phase,), last.on if last else None, ctx.as_of))
+        items.append(_item("MON-04", panel, (code,), (phase,), last.on if last else None))
     return items
 
 
@@ -404,7 +460,7 @@ def post_withdrawal_items(ctx: Context) -> list[ScheduleItem]:
         for (start, end), label, interval in zip(bounds, labels, intervals, strict=True)
     ]
     last = ctx.last("alt")
-    return [_item("MON-05", "ALT", ("alt",), phases, last.on if last else None, ctx.as_of, "treatment stopped")]
+    return [_item("MON-05", "ALT", ("alt",), phases, last.on if last else None, "treatment stopped")]
 
 
 # -- MON-07: tacrolimus ------------------------------------------------------------------------------
@@ -426,7 +482,7 @@ def tacrolimus_analyte_items(ctx: Context) -> list[ScheduleItem]:
     items = []
     for code in TACROLIMUS_BLOODS:
         last = ctx.last(code)
-        items.append(_item("MON-07", TEST_NAME[code], (code,), phases, last.on if last else None, ctx.as_of, "start"))
+        items.append(_item("MON-07", TEST_NAME[code], (code,), phases, last.on if last else None, "start"))
     return items
 
 

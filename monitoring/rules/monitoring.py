@@ -43,6 +43,12 @@ def _last_and_due(item: ScheduleItem) -> str:
     return f"{last}, due {item.next_due.isoformat()}"
 
 
+def _panel_state(item: ScheduleItem, on: date) -> str:
+    """'FBC overdue: platelets missing since 3 Jan 2026 (last 2025-01-03, due 2025-04-05)'."""
+    missing = f": {item.missing_text}" if item.missing else ""
+    return f"{item.panel} {item.state(on)}{missing} ({_last_and_due(item)})"
+
+
 def _panel_alert(ctx: Context, rule_id: str, items: list[ScheduleItem], source: str) -> Finding | None:
     """One finding for a drug's safety bloods, at the worse of its panels' states."""
     graded = [(item, item.severity(ctx.as_of)) for item in items]
@@ -51,7 +57,7 @@ def _panel_alert(ctx: Context, rule_id: str, items: list[ScheduleItem], source: 
         return None
     severity = max(severity for _, severity in alerting)
     state = "overdue" if any(item.state(ctx.as_of) == OVERDUE for item, _ in alerting) else "due"
-    parts = "; ".join(f"{item.panel} {item.state(ctx.as_of)} ({_last_and_due(item)})" for item, _ in alerting)
+    parts = "; ".join(_panel_state(item, ctx.as_of) for item, _ in alerting)
     phase = alerting[0][0].phase
     courses = antimetabolite_courses(ctx, rule_id)
     d0, reason = restart(courses)

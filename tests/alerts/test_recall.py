@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -187,3 +187,21 @@ def test_another_clinics_patient_is_not_found(client, nurse):
     assert "ELSEWHERE-1" not in client.get("/recall/").content.decode()
     posted = client.post(f"/recall/{patient.pk}/contact/", {"panel": "FBC", "method": "phone", "outcome": "booked"})
     assert posted.status_code == 404
+
+
+def test_the_list_says_which_analytes_of_a_panel_are_missing(client, nurse):
+    # issue 14 / clinical-rules.md §2.2 Panel FBC: a haemoglobin last week does not make an FBC; the
+    # recall row says the platelets and the white count are what is missing, and since when.
+    from tests.factories import LabResultFactory, analyte
+
+    patient = on_azathioprine(TODAY - timedelta(days=400), family_name="Okafor")
+    year_ago = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
+    for code, value in (("wbc", 6), ("platelets", 250), ("alt", 25), ("bilirubin", 10)):
+        LabResultFactory(patient=patient, analyte=analyte(code), value=value, collected_at=year_ago)
+    LabResultFactory(patient=patient, analyte=analyte("haemoglobin"), value=130,
+                     collected_at=datetime(2025, 5, 26, 9, 0, tzinfo=UTC))  # fmt: skip
+    rows = {r.panel: r for r in schedule_rows(Patient.objects.all(), TODAY)}
+    assert rows["FBC"].state == "overdue"
+    assert rows["FBC"].missing == "WBC or neutrophils missing since 3 Jun 2024; platelets missing since 3 Jun 2024"
+    client.force_login(nurse)
+    assert "platelets missing since 3 Jun 2024" in client.get("/recall/").content.decode()

@@ -132,13 +132,16 @@ def test_discharged_patient_has_an_empty_schedule():
     assert schedule(timeline, "2025-04-01") == {}
 
 
-@pytest.mark.parametrize(("cirrhosis", "lft_last"), [(False, None), (True, "2025-03-24")])
-def test_lft_panel_includes_albumin_and_inr_when_cirrhotic(cirrhosis, lft_last):
-    # §2.2 definitions: "Panel LFT = ALT, AST, ALP, GGT, total bilirubin (+ albumin and INR if cirrhotic)"
+@pytest.mark.parametrize(("cirrhosis", "missing"), [(False, ""), (True, "albumin missing; INR missing")])
+def test_lft_panel_includes_albumin_and_inr_when_cirrhotic(cirrhosis, missing):
+    # §2.2 definitions: "Panel LFT = ALT, AST, ALP, GGT, total bilirubin (+ albumin and INR if cirrhotic)";
+    # a panel is drawn when its required analytes are (issue 14): in cirrhosis albumin and INR too.
     patient = {"cirrhosis_on": date(2024, 1, 1)} if cirrhosis else {}
-    timeline = TimelineBuilder(**patient).course("azathioprine", AZA_START, 100).lab("inr", "2025-03-24", 1.1)
+    timeline = TimelineBuilder(**patient).course("azathioprine", AZA_START, 100)
+    timeline.lab("alt", "2025-03-24", 30).lab("bilirubin", "2025-03-24", 10)
     lft = schedule(timeline, "2025-03-25")["LFT"]
-    assert lft.last_result == (d(lft_last) if lft_last else None)
+    assert lft.last_result == (None if cirrhosis else d("2025-03-24"))
+    assert lft.missing_text == missing
     assert ("inr" in lft.analytes) is cirrhosis
 
 

@@ -41,9 +41,10 @@ def severity_of(finding):
         ("2025-04-14", Severity.INFO),  # §2.2 MON-01 example: overdue after 2025-04-14 — day 21 is not overdue
         ("2025-04-15", Severity.HIGH),  # day 22 of phase A: "overdue at > 21 d (high)"
         ("2025-04-27", Severity.HIGH),  # last day of phase A
-        ("2025-04-28", None),  # phase B starts 2025-04-28 (example): 35 days ≤ 38, and "due" is phase A only
-        ("2025-05-01", None),  # phase B, day 38 since the last draw: not overdue
-        ("2025-05-02", Severity.WARNING),  # phase B: "overdue at > 38 d (warning)"
+        # phase B starts 2025-04-28 (example), but the bloods were missed in phase A: they stay overdue
+        # at phase A's severity (issue 14), not silenced by phase B's longer interval
+        ("2025-04-28", Severity.HIGH),
+        ("2025-05-02", Severity.HIGH),
     ],
 )
 def test_mon01_worked_example_and_boundaries(as_of, severity):
