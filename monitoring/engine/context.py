@@ -12,6 +12,8 @@ from enum import IntEnum, StrEnum
 from functools import cached_property
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from monitoring.engine.response import response_history
 from monitoring.engine.timeline import Course, Lab, Timeline
 
@@ -295,6 +297,20 @@ class Context:
     def t0(self) -> date | None:
         """Induction start (T0) of the current, or most recent, treatment era."""
         return self.treatment_eras[-1][0] if self.treatment_eras else None
+
+    def current_weight(self) -> tuple[float | None, str]:
+        """(kg, "") for a weight recent enough to dose by (weight_current_months; a child's
+        weight_current_months_child), else (None, why): mg/kg doses need a current weight."""
+        weights = [w for w in self.t.weights if w.on <= self.as_of]
+        if not weights:
+            return None, "no weight recorded"
+        last = weights[-1]
+        child = self.t.age_on(self.as_of) < self.p("child_below_age_years")
+        months = self.p("weight_current_months_child" if child else "weight_current_months")
+        if last.on < self.as_of - relativedelta(months=months):
+            whose = "a child's weight" if child else "a weight"
+            return None, f"last weight is {(self.as_of - last.on).days} days old ({whose} counts for {months} months)"
+        return last.number, ""
 
     def weight_on(self, on: date | None = None) -> float | None:
         on = on or self.as_of

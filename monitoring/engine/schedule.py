@@ -27,7 +27,7 @@ from typing import Any
 
 from monitoring.engine.context import Context, Severity
 from monitoring.engine.dates import days_after, months_after
-from monitoring.engine.timeline import Course
+from monitoring.engine.timeline import Course, Lab
 from regimens.catalogue import DrugClass
 
 FBC = ("wbc", "neutrophils", "lymphocytes", "platelets", "haemoglobin")
@@ -496,6 +496,53 @@ def tacrolimus_items(ctx: Context) -> list[ScheduleItem]:
 
 
 # -- the recall list ------------------------------------------------------------------------------------
+
+
+def _all_items(ctx: Context) -> list[ScheduleItem]:
+    return [
+        *thiopurine_items(ctx),
+        *mmf_items(ctx),
+        *taper_items(ctx),
+        *response_items(ctx),
+        *maintenance_items(ctx),
+        *post_withdrawal_items(ctx),
+        *tacrolimus_analyte_items(ctx),
+    ]
+
+
+@dataclass(frozen=True)
+class Currency:
+    """Whether the latest result of an analyte is current, and if not, why (for 'not evaluable')."""
+
+    lab: Lab | None
+    current: bool
+    why_not: str = ""  # "last neutrophils is 130 days old", "no IgG on record"
+
+
+def current_result(ctx: Context, code: str) -> Currency:
+    """The one definition of "current": the latest result of `code` counts for a rule exactly while the
+    schedule does not yet call that analyte overdue (its interval + grace, from that result's date).
+    An analyte no schedule item asks for is current for `unscheduled_result_current_days`."""
+    lab = ctx.last(code)
+    name = ANALYTE_NAME.get(code, TEST_NAME.get(code, code))
+    if lab is None:
+        return Currency(None, False, f"no {name} on record")
+    limits = []
+    for item in _all_items(ctx):
+        if code not in item.analytes:
+            continue
+        if item.phases:
+            limits.append(project(max(lab.on, item.phases[0].start), item.phases)[3])
+        elif lab.on < item.phase_start:
+            # a window check (MON-02 after a steroid change, MON-03) that this result does not satisfy
+            missing_codes = {c for group, _ in item.missing for c in group}
+            if not item.missing or code in missing_codes:
+                limits.append(item.overdue_after)
+    if not limits:
+        limits.append(days_after(lab.on, ctx.p("unscheduled_result_current_days")))
+    if ctx.as_of <= min(limits):
+        return Currency(lab, True)
+    return Currency(lab, False, f"last {name} is {(ctx.as_of - lab.on).days} days old")
 
 
 def monitoring_schedule(ctx: Context) -> list[ScheduleItem]:

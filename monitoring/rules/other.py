@@ -39,7 +39,7 @@ def possible_aih_pbc_variant(ctx: Context):
     if r > r_max:
         return None
     low, high = ctx.p("udca_mg_per_kg_range")
-    weight = ctx.weight_on()
+    weight, _ = ctx.current_weight()  # an old weight gives no mg/day figure
     dose_text = f"{low:g}-{high:g} mg/kg/day"
     if weight is not None:
         dose_text += f" ({low * weight:.0f}-{high * weight:.0f} mg/day at {weight:g} kg)"
@@ -65,9 +65,9 @@ def _dose_per_kg(ctx: Context, course: Course) -> tuple[float, float, float] | N
     dose = course.dose_on(ctx.as_of)
     if dose is None:
         return NotEvaluable("OTH-05", f"no {drug_name(course.drug)} dose recorded")
-    weight = ctx.weight_on()
+    weight, why_not = ctx.current_weight()
     if weight is None:
-        return NotEvaluable("OTH-05", f"no weight recorded to check the {drug_name(course.drug)} dose per kg")
+        return NotEvaluable("OTH-05", f"{why_not}: cannot check the {drug_name(course.drug)} dose per kg")
     # Rounded so 75 mg at 50 kg is exactly 1.5 mg/kg, not a float hair above it.
     return dose, weight, round(mg_per_kg(dose, weight), 6)
 

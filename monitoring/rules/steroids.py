@@ -260,11 +260,9 @@ def _check_starting_dose(ctx: Context, course: Course) -> Finding | NotEvaluable
         return NotEvaluable("STER-04", f"no starting dose recorded for {name} from {course.started_on.isoformat()}")
     cap = ctx.p("prednisolone_max_start_mg")
     per_kg_cap = ctx.p("prednisolone_max_mg_per_kg")
-    weight = ctx.weight_on()
+    weight, why_not = ctx.current_weight()
     if weight is None and dose <= cap:
-        return NotEvaluable(
-            "STER-04", f"no weight recorded: cannot check {name} {dose:g} mg/day against the mg/kg ceiling"
-        )
+        return NotEvaluable("STER-04", f"{why_not}: cannot check {name} {dose:g} mg/day against the mg/kg ceiling")
     reasons = []
     if dose > cap:
         reasons.append(f"above {cap:g} mg/day")

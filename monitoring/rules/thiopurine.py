@@ -18,6 +18,7 @@ from typing import Any
 
 from monitoring.engine.formulas import fold_uln, is_above, is_at_or_above, metabolite_ratio, mg_per_kg, r_ratio
 from monitoring.engine.response import State
+from monitoring.engine.schedule import current_result
 from monitoring.engine.timeline import Course, Lab, Pharmacogenetic
 from monitoring.rules.base import (
     Context,
@@ -151,7 +152,8 @@ def _above_uln(lab: Lab | None, multiple: float = 1.0) -> bool | None:
 
 
 def _count_grades(ctx: Context) -> list[tuple[str, Lab, Severity, float]]:
-    """AZA-06 grading of the latest blood counts: (code, lab, severity, threshold crossed)."""
+    """AZA-06 grading of the latest current blood counts (engine/schedule.py current_result):
+    (code, lab, severity, threshold crossed)."""
     grades = (Severity.WARNING, Severity.HIGH, Severity.CRITICAL)
     ladders = {
         "neutrophils": zip(ctx.p("neutrophil_thresholds"), grades, strict=False),
@@ -161,7 +163,7 @@ def _count_grades(ctx: Context) -> list[tuple[str, Lab, Severity, float]]:
     }
     graded = []
     for code in FBC_COUNTS:
-        lab = ctx.last(code)
+        lab = current_result(ctx, code).lab if current_result(ctx, code).current else None
         if lab is None:
             continue
         crossed = [(threshold, severity) for threshold, severity in ladders[code] if lab.value < threshold]
@@ -417,6 +419,9 @@ def on_treatment_cytopenia(ctx: Context):
         return None
     if not any(ctx.last(code) for code in FBC_COUNTS):
         return NotEvaluable("AZA-06", "no blood count on file")
+    currency = [current_result(ctx, code) for code in FBC_COUNTS]
+    if not any(c.current for c in currency):
+        return NotEvaluable("AZA-06", "; ".join(c.why_not for c in currency if c.lab is not None))
     graded = _count_grades(ctx)
     if not graded:
         return None
@@ -453,9 +458,9 @@ def dose_outside_range(ctx: Context):
     dose = course.dose_on(ctx.as_of)
     if dose is None:
         return NotEvaluable("AZA-07", "no azathioprine dose recorded")
-    weight = ctx.weight_on()
+    weight, why_not = ctx.current_weight()
     if weight is None:
-        return NotEvaluable("AZA-07", "no weight recorded")
+        return NotEvaluable("AZA-07", why_not)
     low, high = ctx.p("aza_mg_per_kg_range")
     dose_per_kg = round(mg_per_kg(dose, weight), 2)
     evidence = {

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from monitoring.engine.response import IN_REMISSION, State
+from monitoring.engine.schedule import current_result
 from monitoring.engine.timeline import Biopsy, Lab
 from monitoring.rules.base import (
     Context,
@@ -27,7 +28,6 @@ from monitoring.rules.base import (
     Finding,
     NotEvaluable,
     Severity,
-    days_after,
     lab_evidence,
     months_after,
     rule,
@@ -93,12 +93,8 @@ def _all_normal_since(ctx: Context, since: date) -> bool | None:
 def _sustained_cbr(ctx: Context) -> tuple[Criterion, Lab | None, Lab | None]:
     months = ctx.p("withdrawal_min_cbr_months")
     alt, igg = ctx.last("alt"), ctx.last("igg")
-    # "Sustained" needs current evidence: ALT and IgG no older than the maintenance schedule asks (MON-04).
-    stale = []
-    if alt is None or alt.on < days_after(ctx.as_of, -ctx.p("maintenance_alt_interval_days")):
-        stale.append(f"no ALT in the last {ctx.p('maintenance_alt_interval_days')} days")
-    if igg is None or igg.on < days_after(ctx.as_of, -ctx.p("maintenance_igg_interval_days")):
-        stale.append(f"no IgG in the last {ctx.p('maintenance_igg_interval_days')} days")
+    # "Sustained" needs current evidence: ALT and IgG the schedule does not call overdue (current_result).
+    stale = [c.why_not for c in (current_result(ctx, "alt"), current_result(ctx, "igg")) if not c.current]
     since = _cbr_since(ctx)
     if since is None:
         return ("sustained_cbr", False, "not in complete biochemical response"), alt, igg

@@ -39,7 +39,8 @@ def prescribing_aza(as_of, dose: float = 100, weight: float | None = 70, tpmt: s
 def insufficient_response(dose: float = 100, weight: float = 70) -> TimelineBuilder:
     """Prednisolone + azathioprine from T0 = 2025-01-06; ALT and IgG still raised at month 6 (§1)."""
     timeline = TimelineBuilder().course("prednisolone", AAA, 30).course("azathioprine", AAA, dose)
-    timeline.weight(AAA, weight).pgx("tpmt", "normal")
+    # weighed again at the month-6 visit: a dose per kg needs a current weight (issue 14)
+    timeline.weight(AAA, weight).weight("2025-07-01", weight).pgx("tpmt", "normal")
     return timeline.lab("alt", day(-1), 620).lab("alt", "2025-07-01", 60).lab("igg", "2025-07-01", 20)
 
 

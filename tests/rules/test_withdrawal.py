@@ -95,10 +95,10 @@ def test_wd01_not_when_pregnant_or_planning(kind):
 
 
 def test_wd01_without_recent_labs_is_not_evaluable():
-    # Sustained CBR needs current ALT/IgG: none in the last 92 days (the MON-04 maintenance interval)
+    # Sustained CBR needs current ALT/IgG: the last ALT is past the MON-04 interval (92 days), so overdue
     timeline = in_remission(date(2024, 9, 1))
     assert fired(timeline, EXAMPLE_DAY, "WD-01") is None
-    assert "no ALT in the last 92 days" in not_evaluable(timeline, EXAMPLE_DAY, "WD-01").missing
+    assert "last ALT is 136 days old" in not_evaluable(timeline, EXAMPLE_DAY, "WD-01").missing
 
 
 def test_wd01_quiet_off_treatment():
