@@ -661,6 +661,16 @@ PARAMETERS: tuple[Parameter, ...] = (
         "IAIHG 2022 (remission HAI < 4/18)",
         ("WD-03",),
     ),
+    # Seed statements beyond the spec's rule ids (monitoring/rules/treatment_choice.py)
+    Parameter(
+        "thiopurine_rechallenge_severe_grade",
+        3,
+        "CTCAE grade",
+        "An adverse event on azathioprine or 6-MP of this grade or above rules out a thiopurine again "
+        "(hepatotoxicity and pancreatitis do at any grade).",
+        "S004 §4, §7.1 (severe AZA-induced adverse events); CTCAE v5.0 grade 3 = severe (E-m)",
+        ("AZA-11",),
+    ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),
     # Clinic dashboard: cohort tiles and quality measures (monitoring/alerts/quality.py). They also use

@@ -31,6 +31,7 @@ from django.utils import timezone
 from monitoring.engine.cache import fetch, fetch_batches
 from monitoring.engine.timeline import (
     AcuteEpisode,
+    AdverseEventFact,
     Biopsy,
     Course,
     Dated,
@@ -249,8 +250,8 @@ TIMELINE_TABLES: tuple[PatientTable, ...] = (
         "adverse_events",
         AdverseEvent,
         "onset_on",
-        ("onset_on", "kind", "description", "course_id"),
-        lambda on, kind, description, course_id: Dated(on, kind, description, course_id),
+        ("onset_on", "kind", "description", "course_id", "grade"),
+        AdverseEventFact,
     ),
     PatientTable(
         "autoantibodies",

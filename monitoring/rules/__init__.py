@@ -14,6 +14,11 @@ SPEC_IDS_WITHOUT_OWN_RULE = {
     "OTH-04": "a design rule: serology never suppresses a rule (tests/rules/test_other.py)",
 }
 
+# Rules that rest on a seed statement the spec gives no rule id of its own (issue 14), and the passage.
+SEED_RULES_BEYOND_SPEC = {
+    "AZA-11": "S004 §4, §7.1: no thiopurine rechallenge after AZA hepatotoxicity or a severe adverse event",
+}
+
 _loaded = False
 
 
@@ -29,6 +34,7 @@ def load_rules() -> dict[str, RuleSpec]:
 
 __all__ = [
     "REGISTRY",
+    "SEED_RULES_BEYOND_SPEC",
     "SPEC_IDS_WITHOUT_OWN_RULE",
     "Family",
     "Finding",

@@ -1,0 +1,107 @@
+"""Seed statements about choosing and dosing a treatment that the spec's rule ids do not cover.
+
+Each rule has an id in its family's series (after the spec's own), a title, a sentence a clinician
+reads, and the seed passage it rests on. Most are prescribing checks (regimens/prescribing.py):
+they look at a course being prescribed now (`planned`) and, where it matters, at one already running.
+
+* AZA-11: thiopurine rechallenge after azathioprine hepatotoxicity or a severe adverse event (S004 §4, §7.1).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from monitoring.engine.timeline import Course, Dated
+from monitoring.rules.base import Context, Family, Finding, Severity, rule
+from regimens.catalogue import DRUGS
+
+DRUG_NAMES = {entry.code: entry.name for entry in DRUGS}
+# The thiopurines seed 004 names for rechallenge and cross-toxicity: azathioprine itself and its
+# active metabolite 6-MP. Thioguanine is the seed's own option after AZA intolerance (Table 2).
+RECHALLENGE_DRUGS = ("azathioprine", "mercaptopurine")
+# Adverse events seed 004 names as ruling out a thiopurine again whatever their recorded grade:
+# hepatotoxicity (§4 "rechallenge is generally contraindicated") and pancreatitis (§7.1).
+NO_RECHALLENGE_KINDS = {"hepatotoxicity": "hepatotoxicity", "pancreatitis": "pancreatitis"}
+
+
+def _name(code: str) -> str:
+    return DRUG_NAMES.get(code, code).lower()
+
+
+# == AZA-11 ======================================================================================
+
+
+def _thiopurine_course_of(ctx: Context, event: Dated) -> Course | None:
+    """The azathioprine / 6-MP course an adverse event is attributed to, or, when no course is named,
+    the one running at its onset (an unattributed event on a thiopurine is not ignored)."""
+    courses = [c for c in ctx.courses if c.drug in RECHALLENGE_DRUGS and not c.planned]
+    if event.number is not None:
+        return next((c for c in courses if c.id == event.number), None)
+    return next((c for c in courses if c.active_on(event.on)), None)
+
+
+def _disqualifying_events(ctx: Context, before: date) -> list[tuple[Dated, Course, str]]:
+    """Thiopurine adverse events before `before` that rule out a rechallenge: (event, course, why)."""
+    severe = ctx.p("thiopurine_rechallenge_severe_grade")
+    found = []
+    for event in ctx.t.adverse_events:
+        if event.on >= before:
+            continue
+        course = _thiopurine_course_of(ctx, event)
+        if course is None:
+            continue
+        grade = getattr(event, "grade", None)
+        if event.kind in NO_RECHALLENGE_KINDS:
+            why = NO_RECHALLENGE_KINDS[event.kind] + (f" (grade {grade})" if grade else "")
+        elif grade is not None and grade >= severe:
+            why = f"{event.kind.replace('_', ' ')} grade {grade}"
+        else:
+            continue
+        found.append((event, course, why))
+    return found
+
+
+@rule(
+    "AZA-11",
+    family=Family.THIOPURINE,
+    title="Thiopurine again after azathioprine hepatotoxicity or a severe adverse event",
+    source="S004 §4, §7.1",
+)
+def thiopurine_rechallenge(ctx: Context):
+    new = [c for c in ctx.active_drug(*RECHALLENGE_DRUGS) if c.planned]
+    if not new:
+        # Already running: a rechallenge that went ahead (a course started after the event) stays in view.
+        running = [c for c in ctx.active_drug(*RECHALLENGE_DRUGS) if not c.planned]
+        new = [c for c in running if any(e.on < c.started_on for e, _, _ in _disqualifying_events(ctx, c.started_on))]
+        if not new:
+            return None
+    course = new[0]
+    events = [item for item in _disqualifying_events(ctx, course.started_on) if item[1].id != course.id]
+    if not events:
+        return None
+    event, earlier, why = events[-1]
+    drug, was = _name(course.drug), _name(earlier.drug)
+    cross = drug != was
+    evidence: dict[str, Any] = {
+        "drug": drug,
+        "status": "planned" if course.planned else "running",
+        "adverse_events": [
+            {"event": w, "onset": e.on.isoformat(), "on": _name(c.drug), "description": e.detail} for e, c, w in events
+        ],
+    }
+    message = f"{drug.capitalize()} {'being prescribed' if course.planned else 'restarted'} after {why} on {was} "
+    message += f"({event.on:%d %b %Y})" + (": cross-toxicity is possible." if cross else ": rechallenge.")
+    return Finding(
+        "AZA-11",
+        Severity.CRITICAL if course.planned else Severity.HIGH,
+        message,
+        evidence,
+        "Rechallenge is generally contraindicated because the reaction tends to recur, and 6-mercaptopurine "
+        "can cross-react after azathioprine hepatotoxicity; choose an alternative such as mycophenolate. "
+        "6-mercaptopurine is an option only after an immediate-type hypersensitivity to azathioprine.",
+        'S004 §4 ("rechallenge is generally contraindicated due to high recurrence risk"); S004 §7.1 (6-MP: '
+        '"cross-toxicity may occur ... not supported in severe AZA-induced adverse events such as pancreatitis, '
+        'myelotoxicity, or cholestatic hepatitis"); severe = CTCAE grade 3 or more (E-m)',
+        {},
+    )
