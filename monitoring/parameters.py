@@ -671,6 +671,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         "S004 §4, §7.1 (severe AZA-induced adverse events); CTCAE v5.0 grade 3 = severe (E-m)",
         ("AZA-11",),
     ),
+    Parameter(
+        "active_malignancy_months",
+        60,
+        "months",
+        "A malignancy diagnosed this recently counts as active: a thiopurine is not advised (predniso(lo)ne alone).",
+        "S000, S001 (active malignancy: prednisone alone); the seeds do not say when a cancer stops being active, "
+        "5 years is the usual cancer-free horizon for immunosuppression decisions (design, E-m)",
+        ("AZA-12",),
+    ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),
     # Clinic dashboard: cohort tiles and quality measures (monitoring/alerts/quality.py). They also use

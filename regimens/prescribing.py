@@ -34,6 +34,7 @@ PRESCRIBING_RULES: tuple[str, ...] = (
     "CI-05",  # mycophenolate without pregnancy test and contraception
     "CI-06",  # mycophenolate and planned pregnancy
     "AZA-11",  # thiopurine again after AZA hepatotoxicity or a severe adverse event (S004 §4, §7.1)
+    "AZA-12",  # thiopurine with an active malignancy: predniso(lo)ne alone (S000, S001)
     # Also about the prescription itself, shown as warnings (never critical):
     "AZA-09",  # steroid lead-in before AZA (info)
     "CI-07",  # budesonide with a strong CYP3A4 inhibitor

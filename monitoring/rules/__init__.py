@@ -17,6 +17,7 @@ SPEC_IDS_WITHOUT_OWN_RULE = {
 # Rules that rest on a seed statement the spec gives no rule id of its own (issue 14), and the passage.
 SEED_RULES_BEYOND_SPEC = {
     "AZA-11": "S004 §4, §7.1: no thiopurine rechallenge after AZA hepatotoxicity or a severe adverse event",
+    "AZA-12": "S000, S001: active malignancy is a reason for predniso(lo)ne alone",
 }
 
 _loaded = False

@@ -5,6 +5,7 @@ reads, and the seed passage it rests on. Most are prescribing checks (regimens/p
 they look at a course being prescribed now (`planned`) and, where it matters, at one already running.
 
 * AZA-11: thiopurine rechallenge after azathioprine hepatotoxicity or a severe adverse event (S004 §4, §7.1).
+* AZA-12: a thiopurine with an active malignancy, where the seeds advise predniso(lo)ne alone (S000, S001).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from datetime import date
 from typing import Any
 
 from monitoring.engine.timeline import Course, Dated
-from monitoring.rules.base import Context, Family, Finding, Severity, rule
-from regimens.catalogue import DRUGS
+from monitoring.rules.base import Context, Family, Finding, Severity, months_after, rule
+from regimens.catalogue import DRUGS, DrugClass
 
 DRUG_NAMES = {entry.code: entry.name for entry in DRUGS}
 # The thiopurines seed 004 names for rechallenge and cross-toxicity: azathioprine itself and its
@@ -23,6 +24,14 @@ RECHALLENGE_DRUGS = ("azathioprine", "mercaptopurine")
 # Adverse events seed 004 names as ruling out a thiopurine again whatever their recorded grade:
 # hepatotoxicity (§4 "rechallenge is generally contraindicated") and pancreatitis (§7.1).
 NO_RECHALLENGE_KINDS = {"hepatotoxicity": "hepatotoxicity", "pancreatitis": "pancreatitis"}
+
+
+MALIGNANCY_NAMES = {
+    "hcc": "hepatocellular carcinoma",
+    "lymphoma": "lymphoma",
+    "skin": "non-melanoma skin cancer",
+    "other": "malignancy",
+}
 
 
 def _name(code: str) -> str:
@@ -103,5 +112,48 @@ def thiopurine_rechallenge(ctx: Context):
         'S004 §4 ("rechallenge is generally contraindicated due to high recurrence risk"); S004 §7.1 (6-MP: '
         '"cross-toxicity may occur ... not supported in severe AZA-induced adverse events such as pancreatitis, '
         'myelotoxicity, or cholestatic hepatitis"); severe = CTCAE grade 3 or more (E-m)',
+        {},
+    )
+
+
+# == AZA-12 ======================================================================================
+
+
+@rule(
+    "AZA-12",
+    family=Family.THIOPURINE,
+    title="Thiopurine with an active malignancy (predniso(lo)ne alone advised)",
+    source="S000, S001",
+)
+def thiopurine_with_active_malignancy(ctx: Context):
+    courses = ctx.active(DrugClass.THIOPURINE)
+    if not courses:
+        return None
+    window = ctx.p("active_malignancy_months")
+    active = [m for m in ctx.t.malignancies if ctx.as_of < months_after(m.on, window)]
+    if not active:
+        return None
+    planned = any(c.planned for c in courses)
+    drugs = " and ".join(sorted({_name(c.drug) for c in courses}))
+    latest = active[-1]
+    what = MALIGNANCY_NAMES.get(latest.kind, latest.kind)
+    return Finding(
+        "AZA-12",
+        Severity.HIGH if planned else Severity.WARNING,
+        f"{what.capitalize()} diagnosed {latest.on:%d %b %Y} with {drugs} "
+        + ("being prescribed" if planned else "running")
+        + ": with an active malignancy the seeds advise predniso(lo)ne alone.",
+        {
+            "thiopurine": drugs,
+            "status": "planned" if planned else "running",
+            "malignancies": [
+                {"kind": MALIGNANCY_NAMES.get(m.kind, m.kind), "diagnosed": m.on.isoformat()} for m in active
+            ],
+            "counted_as_active_for_months": window,
+        },
+        "Prefer prednisone or prednisolone alone (60 mg/day, tapering to a 20 mg maintenance) while the malignancy "
+        "is active; discuss any antimetabolite with the oncologist.",
+        'S000 ("Use prednisone alone ... only in these specific situations: ... active malignancy"); S001 '
+        '("prednisone alone ... for patients with ... malignancy")',
         {},
     )

@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from patients.models import Malignancy
 from regimens.models import AdverseEvent, MedicationCourse
 from tests.factories import drug
 from tests.regimens.test_prescribing_pages import confirm, form, start_url
@@ -34,6 +35,10 @@ def _aza_hepatotoxicity(patient, physician):
     course.save()
 
 
+def _lymphoma(patient, physician):
+    Malignancy.objects.create(patient=patient, kind="lymphoma", diagnosed_on=date(2025, 1, 20))
+
+
 PAGE_ROWS = [
     # (seed passage, set-up, prescription, rule, blocks)
     (
@@ -42,6 +47,13 @@ PAGE_ROWS = [
         ("azathioprine", {"dose": "100"}),
         "AZA-11",
         True,
+    ),
+    (
+        'S000 "Use prednisone alone ... Active malignancy"',
+        _lymphoma,
+        ("azathioprine", {"dose": "100"}),
+        "AZA-12",
+        False,
     ),
 ]
 

@@ -126,3 +126,57 @@ def test_aza11_a_rechallenge_that_went_ahead_stays_in_view_on_the_queue():
     result = fired(builder, TODAY, "AZA-11")
     assert result is not None and result.severity == HIGH
     assert "restarted after pancreatitis" in result.message
+
+
+# AZA-12: active malignancy -> predniso(lo)ne alone ----------------------------------------------
+AZA12_ROWS = [
+    # (seed passage, malignancy kind, diagnosed, drug prescribed, expected severity)
+    (
+        'S000 "Use prednisone alone ... only in these specific situations: ... Active malignancy"',
+        "lymphoma",
+        "2025-01-20",
+        "azathioprine",
+        HIGH,
+    ),
+    (
+        'S001 "prednisone alone ... appropriate for patients with ... malignancy"',
+        "other",
+        "2022-01-10",
+        "mercaptopurine",
+        HIGH,
+    ),
+    (
+        "S000: a cancer diagnosed more than 5 years ago is not active (active_malignancy_months)",
+        "lymphoma",
+        "2020-01-10",
+        "azathioprine",
+        None,
+    ),
+    (
+        "S000: the seed's concern is the antimetabolite; prednisolone itself is the advice",
+        "lymphoma",
+        "2025-01-20",
+        "prednisolone",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("passage", "kind", "diagnosed", "drug", "severity"), AZA12_ROWS, ids=[row[0][:60] for row in AZA12_ROWS]
+)
+def test_aza12_thiopurine_with_an_active_malignancy(passage, kind, diagnosed, drug, severity):
+    builder = fit_for_a_thiopurine().dated("malignancies", diagnosed, kind)
+    found = finding(prescribe(builder, drug, 50), "AZA-12")
+    assert (found.severity if found else None) == severity
+    if found:
+        assert f"{d(diagnosed):%d %b %Y}" in found.message and "predniso(lo)ne alone" in found.message
+
+
+def test_aza12_already_running_is_a_warning_on_the_queue():
+    builder = (
+        fit_for_a_thiopurine().course("azathioprine", "2024-10-01", 100).dated("malignancies", "2025-04-01", "hcc")
+    )
+    result = fired(builder, TODAY, "AZA-12")
+    assert result is not None and result.severity == WARN
+    assert result.message.startswith("Hepatocellular carcinoma diagnosed 01 Apr 2025 with azathioprine running")
