@@ -434,7 +434,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "days",
         "The starting-dose check covers planned courses and courses started this recently.",
         "design (the spec is silent)",
-        ("STER-04",),
+        ("STER-04", "OTH-06", "ASA-05"),
     ),
     Parameter(
         "bone_protection_counts_budesonide",
@@ -679,6 +679,30 @@ PARAMETERS: tuple[Parameter, ...] = (
         "S000, S001 (active malignancy: prednisone alone); the seeds do not say when a cancer stops being active, "
         "5 years is the usual cancer-free horizon for immunosuppression decisions (design, E-m)",
         ("AZA-12",),
+    ),
+    Parameter(
+        "tacrolimus_start_mg_per_kg",
+        0.075,
+        "mg/kg/day",
+        "Usual tacrolimus starting dose.",
+        "S001 ('starting dose 0.075 mg/kg daily'); §2.12 OTH-01, A-18",
+        ("OTH-06",),
+    ),
+    Parameter(
+        "tacrolimus_start_tolerance_mg_per_kg",
+        0.025,
+        "mg/kg/day",
+        "A starting dose within this of the usual one is accepted (0.05-0.1 mg/kg/day by default).",
+        "design (the seed gives one number; ± a third allows rounding to 0.5 and 1 mg capsules)",
+        ("OTH-06",),
+    ),
+    Parameter(
+        "asaih_min_steroid_mg_per_kg",
+        1.0,
+        "mg/kg/day",
+        "Acute severe AIH: the systemic steroid (prednisolone-equivalent) at least this per kg.",
+        "S000, S001 ('high-dose intravenous corticosteroids (≥1 mg/kg)'); ACG 2023 accepts 0.5-1 mg/kg (A-3)",
+        ("ASA-05",),
     ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),

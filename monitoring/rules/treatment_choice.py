@@ -6,6 +6,8 @@ they look at a course being prescribed now (`planned`) and, where it matters, at
 
 * AZA-11: thiopurine rechallenge after azathioprine hepatotoxicity or a severe adverse event (S004 §4, §7.1).
 * AZA-12: a thiopurine with an active malignancy, where the seeds advise predniso(lo)ne alone (S000, S001).
+* OTH-06: tacrolimus starting dose per kg against S001's 0.075 mg/kg/day.
+* ASA-05: the systemic steroid dose in acute severe AIH against the seeds' "≥ 1 mg/kg" (S000, S001).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from monitoring.engine.formulas import mg_per_kg
 from monitoring.engine.timeline import Course, Dated
-from monitoring.rules.base import Context, Family, Finding, Severity, months_after, rule
+from monitoring.rules.base import Context, Family, Finding, NotEvaluable, Severity, days_after, months_after, rule
 from regimens.catalogue import DRUGS, DrugClass
 
 DRUG_NAMES = {entry.code: entry.name for entry in DRUGS}
@@ -157,3 +160,105 @@ def thiopurine_with_active_malignancy(ctx: Context):
         '("prednisone alone ... for patients with ... malignancy")',
         {},
     )
+
+
+# == OTH-06 ======================================================================================
+
+
+def _starting(ctx: Context, *drugs: str, classes: tuple[str, ...] = ()) -> list[Course]:
+    """Courses being prescribed now, or started within the starting-dose check window (as STER-04)."""
+    since = days_after(ctx.as_of, -ctx.p("steroid_start_check_days"))
+    courses = ctx.active_drug(*drugs) if drugs else ctx.active(*classes)
+    return [c for c in courses if c.planned or c.started_on >= since]
+
+
+@rule("OTH-06", family=Family.OTHER, title="Tacrolimus starting dose per kg", source="S001")
+def tacrolimus_starting_dose(ctx: Context):
+    outcomes: list[Finding | NotEvaluable] = []
+    for course in _starting(ctx, "tacrolimus"):
+        dose = course.dose_on(course.started_on)
+        if dose is None:
+            outcomes.append(NotEvaluable("OTH-06", "no tacrolimus starting dose recorded"))
+            continue
+        weight = ctx.weight_on()
+        if weight is None:
+            outcomes.append(NotEvaluable("OTH-06", "no weight recorded to check the tacrolimus dose per kg"))
+            continue
+        target, tolerance = ctx.p("tacrolimus_start_mg_per_kg"), ctx.p("tacrolimus_start_tolerance_mg_per_kg")
+        per_kg = round(mg_per_kg(dose, weight), 4)
+        low, high = round(target - tolerance, 4), round(target + tolerance, 4)
+        if low <= per_kg <= high:
+            continue
+        above = per_kg > high
+        outcomes.append(
+            Finding(
+                "OTH-06",
+                Severity.WARNING if above else Severity.INFO,
+                f"Tacrolimus {dose:g} mg/day at {weight:g} kg is {per_kg:.3f} mg/kg/day, "
+                + ("above" if above else "below")
+                + f" the usual starting dose of {target:g} mg/kg/day ({target * weight:.1f} mg/day at this weight).",
+                {
+                    "dose_mg_per_day": dose,
+                    "weight_kg": weight,
+                    "mg_per_kg": per_kg,
+                    "accepted_mg_per_kg": [low, high],
+                    "status": "planned" if course.planned else "running",
+                },
+                f"Check the dose: start near {target:g} mg/kg/day ({low * weight:.1f}-{high * weight:.1f} mg/day at "
+                f"{weight:g} kg), then adjust to a trough of {ctx.p('tacrolimus_trough_range')[0]:g}-"
+                f"{ctx.p('tacrolimus_trough_range')[1]:g} ng/mL.",
+                'S001 ("Tacrolimus (starting dose 0.075 mg/kg daily)"); trough 3-8 ng/mL S004 citing EASL 2025',
+                {},
+            )
+        )
+    return outcomes
+
+
+# == ASA-05 ======================================================================================
+
+
+@rule("ASA-05", family=Family.ACUTE, title="Steroid dose below 1 mg/kg in acute severe AIH", source="S000, S001")
+def acute_severe_steroid_dose(ctx: Context):
+    outcomes: list[Finding | NotEvaluable] = []
+    minimum = ctx.p("asaih_min_steroid_mg_per_kg")
+    for course in _starting(ctx, classes=(DrugClass.SYSTEMIC_STEROID,)):
+        if not ctx.in_acute_episode(course.started_on):
+            continue
+        dose = course.dose_on(course.started_on)
+        name = DRUG_NAMES.get(course.drug, course.drug)
+        if dose is None:
+            outcomes.append(NotEvaluable("ASA-05", f"no {name.lower()} dose recorded"))
+            continue
+        weight = ctx.weight_on()
+        if weight is None:
+            outcomes.append(NotEvaluable("ASA-05", f"no weight recorded to check the {name.lower()} dose per kg"))
+            continue
+        equivalent = dose * (course.prednisolone_equivalent or 1.0)
+        per_kg = round(mg_per_kg(equivalent, weight), 4)
+        if per_kg >= minimum:
+            continue
+        as_pred = "" if equivalent == dose else f" ({equivalent:g} mg prednisolone-equivalent)"
+        outcomes.append(
+            Finding(
+                "ASA-05",
+                Severity.WARNING,
+                f"Acute severe AIH: {name.lower()} {dose:g} mg/day{as_pred} at {weight:g} kg is "
+                f"{per_kg:.2f} mg/kg/day, below the {minimum:g} mg/kg/day the seeds advise "
+                f"({minimum * weight:g} mg/day).",
+                {
+                    "drug": name,
+                    "dose_mg_per_day": dose,
+                    "prednisolone_equivalent_mg": equivalent,
+                    "weight_kg": weight,
+                    "mg_per_kg": per_kg,
+                    "status": "planned" if course.planned else "running",
+                },
+                f"Give high-dose corticosteroids as early as possible, intravenously, at {minimum:g} mg/kg/day or "
+                "more; if there is no improvement within 7 days, evaluate for liver transplantation. (The ACG 2023 "
+                "guideline accepts 0.5-1 mg/kg or 60 mg/day in AS-AIH without liver failure.)",
+                'S000, S001 ("high-dose intravenous corticosteroids (≥1 mg/kg) as early as possible"); ACG 2023 '
+                "(Shingina et al., Am J Gastroenterol 2023, E-v); A-3",
+                {},
+            )
+        )
+    return outcomes

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from patients.models import Malignancy
+from patients.models import AcuteSevereEpisode, Malignancy
 from regimens.models import AdverseEvent, MedicationCourse
 from tests.factories import drug
 from tests.regimens.test_prescribing_pages import confirm, form, start_url
@@ -39,6 +39,14 @@ def _lymphoma(patient, physician):
     Malignancy.objects.create(patient=patient, kind="lymphoma", diagnosed_on=date(2025, 1, 20))
 
 
+def _nothing(patient, physician):
+    pass
+
+
+def _acute_severe(patient, physician):
+    AcuteSevereEpisode.objects.create(patient=patient, presented_on=date(2025, 3, 2))
+
+
 PAGE_ROWS = [
     # (seed passage, set-up, prescription, rule, blocks)
     (
@@ -53,6 +61,14 @@ PAGE_ROWS = [
         _lymphoma,
         ("azathioprine", {"dose": "100"}),
         "AZA-12",
+        False,
+    ),
+    ('S001 "Tacrolimus (starting dose 0.075 mg/kg daily)"', _nothing, ("tacrolimus", {"dose": "10"}), "OTH-06", False),
+    (
+        'S000 "high-dose intravenous corticosteroids (≥1 mg/kg)"',
+        _acute_severe,
+        ("prednisolone", {"dose": "40"}),
+        "ASA-05",
         False,
     ),
 ]

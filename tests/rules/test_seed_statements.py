@@ -11,7 +11,7 @@ import pytest
 from monitoring.parameters import defaults
 from monitoring.rules.base import Severity
 from regimens.prescribing import NewCourse, Prescription, check_prescription
-from tests.timelines import DRUG_CLASS, TimelineBuilder, d, fired
+from tests.timelines import DRUG_CLASS, PRED_EQUIVALENT, TimelineBuilder, d, fired
 
 CRIT, HIGH, WARN, INFO = Severity.CRITICAL, Severity.HIGH, Severity.WARNING, Severity.INFO
 TODAY = "2025-06-02"
@@ -32,7 +32,7 @@ def fit_for_a_thiopurine() -> TimelineBuilder:
 
 def prescribe(builder: TimelineBuilder, drug: str, dose: float | None, on=TODAY):
     on = d(on)
-    prescription = Prescription(on, start=NewCourse(drug, DRUG_CLASS[drug], on, dose))
+    prescription = Prescription(on, start=NewCourse(drug, DRUG_CLASS[drug], on, dose, PRED_EQUIVALENT[drug]))
     return check_prescription(builder.build(), prescription, defaults())
 
 
@@ -180,3 +180,70 @@ def test_aza12_already_running_is_a_warning_on_the_queue():
     result = fired(builder, TODAY, "AZA-12")
     assert result is not None and result.severity == WARN
     assert result.message.startswith("Hepatocellular carcinoma diagnosed 01 Apr 2025 with azathioprine running")
+
+
+# OTH-06: tacrolimus starting dose ---------------------------------------------------------------
+OTH06_ROWS = [
+    # (seed passage, mg/day at 70 kg, expected severity); 0.075 mg/kg × 70 kg = 5.25 mg/day
+    ('S001 "Tacrolimus (starting dose 0.075 mg/kg daily)": 5 mg at 70 kg = 0.071 mg/kg', 5.0, None),
+    ("S001 0.075 mg/kg, accepted to 0.1 mg/kg (tolerance 0.025): 7 mg at 70 kg = 0.100", 7.0, None),
+    ("S001 0.075 mg/kg: 10 mg at 70 kg = 0.143 mg/kg, above", 10.0, WARN),
+    ("S001 0.075 mg/kg: 2 mg at 70 kg = 0.029 mg/kg, below", 2.0, INFO),
+]
+
+
+@pytest.mark.parametrize(("passage", "dose", "severity"), OTH06_ROWS, ids=[row[0][:60] for row in OTH06_ROWS])
+def test_oth06_tacrolimus_starting_dose_is_checked_per_kg(passage, dose, severity):
+    check = prescribe(fit_for_a_thiopurine(), "tacrolimus", dose)
+    found = finding(check, "OTH-06")
+    assert (found.severity if found else None) == severity
+    if found:
+        assert "0.075 mg/kg/day (5.2 mg/day at this weight)" in found.message
+        assert found in check.warnings and not check.blocking  # a dose check warns; it does not block
+
+
+def test_oth06_without_a_weight_says_what_is_missing():
+    builder = fit_for_a_thiopurine()
+    builder.extra["weights"] = []
+    check = prescribe(builder, "tacrolimus", 5)
+    assert any(n.rule_id == "OTH-06" and "no weight" in n.missing for n in check.not_evaluable)
+
+
+# ASA-05: steroid dose in acute severe AIH ---------------------------------------------------------
+ASA05_ROWS = [
+    # (seed passage, drug, mg/day at 70 kg, expected severity)
+    (
+        'S000 "high-dose intravenous corticosteroids (≥1 mg/kg) as early as possible": 40 mg at 70 kg',
+        "prednisolone",
+        40,
+        WARN,
+    ),
+    ('S001 "(≥1 mg/kg)": 70 mg prednisolone at 70 kg is 1.0 mg/kg', "prednisolone", 70, None),
+    (
+        "S000 ≥ 1 mg/kg in prednisolone-equivalent: methylprednisolone 60 mg = 75 mg (1.07 mg/kg)",
+        "methylprednisolone",
+        60,
+        None,
+    ),
+    (
+        "S000 ≥ 1 mg/kg: methylprednisolone 40 mg = 50 mg prednisolone-equivalent (0.71 mg/kg)",
+        "methylprednisolone",
+        40,
+        WARN,
+    ),
+]
+
+
+@pytest.mark.parametrize(("passage", "drug", "dose", "severity"), ASA05_ROWS, ids=[row[0][:60] for row in ASA05_ROWS])
+def test_asa05_steroid_dose_in_acute_severe_aih(passage, drug, dose, severity):
+    builder = TimelineBuilder().weight("2025-05-30", 70).acute_episode("2025-05-31")
+    found = finding(prescribe(builder, drug, dose), "ASA-05")
+    assert (found.severity if found else None) == severity
+    if found:
+        assert found.message.startswith("Acute severe AIH:") and "below the 1 mg/kg/day" in found.message
+        assert "70 mg/day" in found.message
+
+
+def test_asa05_outside_an_acute_episode_the_dose_is_not_held_to_1_mg_per_kg():
+    builder = TimelineBuilder().weight("2025-05-30", 70)
+    assert finding(prescribe(builder, "prednisolone", 40), "ASA-05") is None
