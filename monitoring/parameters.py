@@ -704,6 +704,30 @@ PARAMETERS: tuple[Parameter, ...] = (
         "S000, S001 ('high-dose intravenous corticosteroids (≥1 mg/kg)'); ACG 2023 accepts 0.5-1 mg/kg (A-3)",
         ("ASA-05",),
     ),
+    Parameter(
+        "escalation_aza_mg",
+        150.0,
+        "mg/day",
+        "Non-response escalation: azathioprine up to this dose with prednisone is the regimen, not an overdose.",
+        "S001 ('prednisone (30 mg daily) with azathioprine (150 mg daily), continued for at least 1 month')",
+        ("AZA-07",),
+    ),
+    Parameter(
+        "escalation_steroid_with_aza_mg",
+        30.0,
+        "mg/day",
+        "...with a systemic steroid of at least this prednisolone-equivalent dose.",
+        "S001 (prednisone 30 mg daily with azathioprine 150 mg)",
+        ("AZA-07",),
+    ),
+    Parameter(
+        "escalation_aza_max_mg_per_kg",
+        3.0,
+        "mg/kg/day",
+        "...and at most this per kg (150 mg is 3 mg/kg at 50 kg): above it the dose is flagged as usual.",
+        "design (the seed gives a fixed dose): the azathioprine label's usual maximum of 3 mg/kg/day (E-m)",
+        ("AZA-07",),
+    ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),
     # Clinic dashboard: cohort tiles and quality measures (monitoring/alerts/quality.py). They also use

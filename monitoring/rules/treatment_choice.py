@@ -8,6 +8,8 @@ they look at a course being prescribed now (`planned`) and, where it matters, at
 * AZA-12: a thiopurine with an active malignancy, where the seeds advise predniso(lo)ne alone (S000, S001).
 * OTH-06: tacrolimus starting dose per kg against S001's 0.075 mg/kg/day.
 * ASA-05: the systemic steroid dose in acute severe AIH against the seeds' "≥ 1 mg/kg" (S000, S001).
+* `escalation_regimen()`: S001's escalation for non-responders (prednisone 30 mg + azathioprine 150 mg),
+  which AZA-07 recognises instead of calling the azathioprine dose an overdose.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from monitoring.engine.formulas import mg_per_kg
+from monitoring.engine.formulas import is_above, mg_per_kg
+from monitoring.engine.response import State
 from monitoring.engine.timeline import Course, Dated
 from monitoring.rules.base import Context, Family, Finding, NotEvaluable, Severity, days_after, months_after, rule
 from regimens.catalogue import DRUGS, DrugClass
@@ -262,3 +265,41 @@ def acute_severe_steroid_dose(ctx: Context):
             )
         )
     return outcomes
+
+
+# == S001's escalation regimen (read by AZA-07) ===================================================
+
+ESCALATION_STATES = frozenset({State.NON_RESPONSE, State.INSUFFICIENT_RESPONSE})
+
+
+def escalation_regimen(ctx: Context, aza_mg: float, weight: float) -> dict[str, Any] | None:
+    """Evidence that an azathioprine dose above 2 mg/kg is S001's escalation for non-response, else None.
+
+    S001: "For non-responding patients, escalate to ... prednisone (30 mg daily) with azathioprine (150 mg
+    daily), continued for at least 1 month." Recognised when the response is non-response or
+    insufficient, a systemic steroid of at least the regimen's dose runs with it, the azathioprine dose
+    is not above the regimen's, and it stays within the absolute per-kg ceiling.
+    """
+    state = ctx.response.current
+    if state not in ESCALATION_STATES:
+        return None
+    if is_above(aza_mg, 1.0, ctx.p("escalation_aza_mg")) or is_above(
+        aza_mg, weight, ctx.p("escalation_aza_max_mg_per_kg")
+    ):
+        return None
+    steroid_floor = ctx.p("escalation_steroid_with_aza_mg")
+    steroids = [
+        (c, dose * (c.prednisolone_equivalent or 1.0))
+        for c in ctx.active(DrugClass.SYSTEMIC_STEROID)
+        if (dose := c.dose_on(ctx.as_of)) is not None
+    ]
+    steroids = [(c, mg) for c, mg in steroids if mg >= steroid_floor]
+    if not steroids:
+        return None
+    course, mg = max(steroids, key=lambda item: item[1])
+    return {
+        "response": state.value,
+        "steroid": DRUG_NAMES.get(course.drug, course.drug),
+        "steroid_mg_per_day": course.dose_on(ctx.as_of),
+        "prednisolone_equivalent_mg": mg,
+    }

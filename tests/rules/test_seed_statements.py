@@ -247,3 +247,42 @@ def test_asa05_steroid_dose_in_acute_severe_aih(passage, drug, dose, severity):
 def test_asa05_outside_an_acute_episode_the_dose_is_not_held_to_1_mg_per_kg():
     builder = TimelineBuilder().weight("2025-05-30", 70)
     assert finding(prescribe(builder, "prednisolone", 40), "ASA-05") is None
+
+
+# AZA-07 and S001's escalation regimen -----------------------------------------------------------
+def _not_responding(aza: float, steroid_mg: float, weight: float, respond: bool = False) -> TimelineBuilder:
+    """T0 2025-01-06 on prednisolone + azathioprine; at month 6 ALT and IgG still raised (or normal)."""
+    builder = TimelineBuilder().weight("2025-01-06", weight).pgx("tpmt", "normal", on="2024-12-01")
+    builder.course("prednisolone", "2025-01-06", 30, doses=[("2025-07-07", steroid_mg)])
+    builder.course("azathioprine", "2025-01-20", 100, doses=[("2025-07-07", aza)])
+    builder.lab("alt", "2025-01-05", 620).lab("alt", "2025-07-01", 30 if respond else 90)
+    return builder.lab("igg", "2025-07-01", 12 if respond else 21)
+
+
+AZA07_ROWS = [
+    # (seed passage, AZA mg/day, prednisolone mg/day, kg, responding, expected severity)
+    (
+        'S001 "prednisone (30 mg daily) with azathioprine (150 mg daily)" for non-responders, 70 kg',
+        150,
+        30,
+        70,
+        False,
+        INFO,
+    ),
+    ("S001 escalation needs the steroid at 30 mg too: 150 mg AZA with prednisolone 10 mg", 150, 10, 70, False, WARN),
+    ("S000/S001 1-2 mg/kg: without non-response 150 mg at 70 kg is above 2 mg/kg", 150, 30, 70, True, WARN),
+    ("S001's 150 mg is 3.1 mg/kg at 48 kg: above the 3 mg/kg ceiling, still flagged", 150, 30, 48, False, WARN),
+    ("S001's regimen is 150 mg: 200 mg is not it", 200, 30, 70, False, WARN),
+]
+
+
+@pytest.mark.parametrize(
+    ("passage", "aza", "steroid", "weight", "respond", "severity"), AZA07_ROWS, ids=[r[0][:60] for r in AZA07_ROWS]
+)
+def test_aza07_recognises_the_escalation_regimen_for_non_response(passage, aza, steroid, weight, respond, severity):
+    found = fired(_not_responding(aza, steroid, weight, respond), "2025-07-14", "AZA-07")
+    assert (found.severity if found else None) == severity
+    if severity == INFO:
+        assert "escalation regimen for non-response" in found.message and "at least 1 month" in found.action
+    else:
+        assert "above 2" in found.message
