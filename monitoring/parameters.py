@@ -728,6 +728,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         "design (the seed gives a fixed dose): the azathioprine label's usual maximum of 3 mg/kg/day (E-m)",
         ("AZA-07",),
     ),
+    Parameter(
+        "adherence_confirmed_recent_days",
+        92,
+        "days",
+        "The latest adherence record this recent decides whether full adherence is confirmed (RESP-02's "
+        "treatment-failure wording).",
+        "S004 ('despite full adherence'); design (the seed gives no interval): one maintenance review interval",
+        ("RESP-02",),
+    ),
     # Alert handling
     Parameter("snooze_max_days", 30, "days", "Longest a nurse may snooze an alert.", "design (issue: alert queue)"),
     # Clinic dashboard: cohort tiles and quality measures (monitoring/alerts/quality.py). They also use

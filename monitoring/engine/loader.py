@@ -31,6 +31,7 @@ from django.utils import timezone
 from monitoring.engine.cache import fetch, fetch_batches
 from monitoring.engine.timeline import (
     AcuteEpisode,
+    AdherenceFact,
     AdverseEventFact,
     Biopsy,
     Course,
@@ -264,8 +265,8 @@ TIMELINE_TABLES: tuple[PatientTable, ...] = (
         "adherence",
         AdherenceRecord,
         "recorded_on",
-        ("recorded_on", "method", "lapse_reason", "missed_doses"),
-        Dated,
+        ("recorded_on", "method", "lapse_reason", "missed_doses", "full_adherence_confirmed"),
+        AdherenceFact,
     ),
 )
 

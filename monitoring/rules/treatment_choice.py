@@ -8,6 +8,8 @@ they look at a course being prescribed now (`planned`) and, where it matters, at
 * AZA-12: a thiopurine with an active malignancy, where the seeds advise predniso(lo)ne alone (S000, S001).
 * OTH-06: tacrolimus starting dose per kg against S001's 0.075 mg/kg/day.
 * ASA-05: the systemic steroid dose in acute severe AIH against the seeds' "≥ 1 mg/kg" (S000, S001).
+* `adherence_qualifier()`: whether full adherence was confirmed (S004: failure is "despite full adherence"),
+  which RESP-02 adds to its sentence and to its second-line advice.
 * `escalation_regimen()`: S001's escalation for non-responders (prednisone 30 mg + azathioprine 150 mg),
   which AZA-07 recognises instead of calling the azathioprine dose an overdose.
 """
@@ -303,3 +305,38 @@ def escalation_regimen(ctx: Context, aza_mg: float, weight: float) -> dict[str, 
         "steroid_mg_per_day": course.dose_on(ctx.as_of),
         "prednisolone_equivalent_mg": mg,
     }
+
+
+# == Adherence before calling it treatment failure (read by RESP-02) ==============================
+
+
+def adherence_qualifier(ctx: Context, since: date) -> tuple[str, str, dict[str, Any]]:
+    """(sentence for the message, advice, evidence) on adherence since `since` (T0).
+
+    S004 §2: "treatment failure refers to worsening laboratory or histological parameters despite full
+    adherence"; "before labeling a patient as a non-responder, poor adherence to therapy must be
+    actively excluded". The latest record within `adherence_confirmed_recent_days` decides.
+    """
+    recent = days_after(ctx.as_of, -ctx.p("adherence_confirmed_recent_days"))
+    records = [a for a in ctx.t.adherence if a.on >= since and a.on >= recent]
+    latest = records[-1] if records else None
+    if latest is not None and getattr(latest, "confirmed_full", False):
+        return (
+            f"Full adherence confirmed on {latest.on:%d %b %Y}: treatment failure.",
+            "Full adherence is confirmed, so this is treatment failure: consider second-line therapy (MMF, "
+            "tacrolimus) with a specialist, after checking thiopurine metabolites and intolerance.",
+            {"adherence": {"confirmed_full": True, "date": latest.on.isoformat(), "method": latest.kind}},
+        )
+    if latest is not None and latest.number:
+        return (
+            f"{latest.number:g} missed doses reported on {latest.on:%d %b %Y}.",
+            "Doses are being missed: address adherence before calling this treatment failure or escalating "
+            "(unrecognised non-adherence prompts unnecessary second-line therapy).",
+            {"adherence": {"confirmed_full": False, "missed_doses": latest.number, "date": latest.on.isoformat()}},
+        )
+    return (
+        "Full adherence not yet confirmed.",
+        "Confirm full adherence first (self-report, pill count, refill record, metabolites): only then is this "
+        "treatment failure and second-line therapy (MMF, tacrolimus) to be considered with a specialist.",
+        {"adherence": {"confirmed_full": False, "last_record": latest.on.isoformat() if latest else None}},
+    )

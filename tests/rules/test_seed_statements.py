@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from monitoring.engine.timeline import AdherenceFact
 from monitoring.parameters import defaults
 from monitoring.rules.base import Severity
 from regimens.prescribing import NewCourse, Prescription, check_prescription
@@ -286,3 +287,50 @@ def test_aza07_recognises_the_escalation_regimen_for_non_response(passage, aza, 
         assert "escalation regimen for non-response" in found.message and "at least 1 month" in found.action
     else:
         assert "above 2" in found.message
+
+
+# RESP-02 and confirmed adherence ------------------------------------------------------------------
+def _insufficient_at_month_6() -> TimelineBuilder:
+    builder = TimelineBuilder().weight("2025-01-06", 70).pgx("tpmt", "normal", on="2024-12-01")
+    builder.course("prednisolone", "2025-01-06", 30).course("azathioprine", "2025-01-20", 100)
+    return builder.lab("alt", "2025-01-05", 620).lab("alt", "2025-07-01", 90).lab("igg", "2025-07-01", 21)
+
+
+RESP02_ROWS = [
+    # (seed passage, adherence record (date, missed, confirmed) or None, words in the message, words in the advice)
+    (
+        'S004 §2 "treatment failure refers to worsening ... despite full adherence"',
+        ("2025-07-01", 0, True),
+        "Full adherence confirmed on 01 Jul 2025: treatment failure.",
+        "consider second-line therapy",
+    ),
+    (
+        'S004 §2 "poor adherence to therapy must be actively excluded"',
+        None,
+        "Full adherence not yet confirmed.",
+        "Confirm full adherence first",
+    ),
+    (
+        'S004 §2 "Unrecognized nonadherence may mimic true pharmacologic failure"',
+        ("2025-07-01", 6, False),
+        "6 missed doses reported on 01 Jul 2025.",
+        "address adherence before calling this treatment failure",
+    ),
+    (
+        "S004 §2: a confirmation from month 1 is too old to exclude non-adherence at month 6",
+        ("2025-02-03", 0, True),
+        "Full adherence not yet confirmed.",
+        "Confirm full adherence first",
+    ),
+]
+
+
+@pytest.mark.parametrize(("passage", "record", "message", "advice"), RESP02_ROWS, ids=[r[0][:60] for r in RESP02_ROWS])
+def test_resp02_says_whether_full_adherence_was_confirmed(passage, record, message, advice):
+    builder = _insufficient_at_month_6()
+    if record:
+        on, missed, confirmed = record
+        builder.add("adherence", AdherenceFact(d(on), "pill_count", "", missed, confirmed))
+    found = fired(builder, "2025-07-10", "RESP-02")
+    assert found.message.startswith("Insufficient response (IAIHG)") and found.message.endswith(message)
+    assert advice in found.action
