@@ -39,6 +39,7 @@ PRESCRIBING_RULES: tuple[str, ...] = (
     "AZA-09",  # steroid lead-in before AZA (info)
     "CI-07",  # budesonide with a strong CYP3A4 inhibitor
     "STER-04",  # starting-dose sanity check for prednisolone
+    "AZA-13",  # high TPMT activity: watch 6-MMP and liver tests (S004 §4, A-17)
     "OTH-06",  # tacrolimus starting dose against 0.075 mg/kg/day (S001)
     "ASA-05",  # steroid dose below 1 mg/kg in acute severe AIH (S000, S001)
 )

@@ -8,6 +8,7 @@ they look at a course being prescribed now (`planned`) and, where it matters, at
 * AZA-12: a thiopurine with an active malignancy, where the seeds advise predniso(lo)ne alone (S000, S001).
 * OTH-06: tacrolimus starting dose per kg against S001's 0.075 mg/kg/day.
 * ASA-05: the systemic steroid dose in acute severe AIH against the seeds' "≥ 1 mg/kg" (S000, S001).
+* AZA-13: high TPMT activity on a thiopurine: watch 6-MMP and liver tests (clinical-rules.md A-17).
 * `adherence_qualifier()`: whether full adherence was confirmed (S004: failure is "despite full adherence"),
   which RESP-02 adds to its sentence and to its second-line advice.
 * `escalation_regimen()`: S001's escalation for non-responders (prednisone 30 mg + azathioprine 150 mg),
@@ -339,4 +340,43 @@ def adherence_qualifier(ctx: Context, since: date) -> tuple[str, str, dict[str, 
         "Confirm full adherence first (self-report, pill count, refill record, metabolites): only then is this "
         "treatment failure and second-line therapy (MMF, tacrolimus) to be considered with a specialist.",
         {"adherence": {"confirmed_full": False, "last_record": latest.on.isoformat() if latest else None}},
+    )
+
+
+# == AZA-13 ======================================================================================
+
+
+@rule(
+    "AZA-13", family=Family.THIOPURINE, title="High TPMT activity: watch 6-MMP and liver tests", source="S004 §4; A-17"
+)
+def high_tpmt_activity(ctx: Context):
+    courses = ctx.active(DrugClass.THIOPURINE)
+    if not courses:
+        return None
+    results = [r for r in ctx.t.pharmacogenetics if r.gene == "tpmt" and r.phenotype != "indeterminate"]
+    if not results or results[-1].phenotype != "high":
+        return None
+    result = results[-1]
+    planned = any(c.planned for c in courses)
+    start = min(c.started_on for c in courses)
+    mmp = ctx.last("mmp")
+    if not planned and mmp is not None and mmp.on >= start:
+        return None  # 6-MMP measured on this exposure: TPM-04 / HEP-02 judge it
+    drugs = " and ".join(sorted({_name(c.drug) for c in courses}))
+    evidence: dict[str, Any] = {"thiopurine": drugs, "tpmt": {"phenotype": "high", "date": result.on.isoformat()}}
+    if result.activity is not None:
+        evidence["tpmt"]["activity"] = result.activity
+    return Finding(
+        "AZA-13",
+        Severity.INFO,
+        f"High TPMT activity ({result.on:%d %b %Y}) with {drugs} "
+        + ("being prescribed" if planned else "running, and no 6-MMP measured yet")
+        + ": more 6-MMP is made, with a risk of liver toxicity.",
+        evidence,
+        "Watch 6-MMP and liver tests: measure thiopurine metabolites once at steady state (about 4 weeks) and "
+        "act on a high 6-MMP or a rise in ALP, GGT or ALT.",
+        "A-17: high TPMT activity may cause hepatotoxicity (lab catalogues, E-v) through 6-MMP (S004 §4: "
+        '"preferential shunting toward excessive production of 6-MMPR has been associated with cholestatic '
+        'injury")',
+        {},
     )

@@ -334,3 +334,28 @@ def test_resp02_says_whether_full_adherence_was_confirmed(passage, record, messa
     found = fired(builder, "2025-07-10", "RESP-02")
     assert found.message.startswith("Insufficient response (IAIHG)") and found.message.endswith(message)
     assert advice in found.action
+
+
+# AZA-13: high TPMT activity ---------------------------------------------------------------------
+AZA13_ROWS = [
+    # (passage, TPMT phenotype, 6-MMP since the start?, planned?, fires)
+    ('A-17 "high TPMT activity -> watch 6-MMP/LFTs"; S004 §4 6-MMPR and cholestatic injury', "high", False, True, True),
+    ("A-17: running with no 6-MMP measured yet", "high", False, False, True),
+    ("A-17: once 6-MMP is measured, TPM-04 / HEP-02 judge it", "high", True, False, False),
+    ("S004 §4: TPMT deficiency is a myelotoxicity risk, not this one", "normal", False, True, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("passage", "phenotype", "mmp", "planned", "fires"), AZA13_ROWS, ids=[r[0][:60] for r in AZA13_ROWS]
+)
+def test_aza13_high_tpmt_activity_asks_to_watch_6mmp_and_liver_tests(passage, phenotype, mmp, planned, fires):
+    builder = TimelineBuilder().weight("2025-01-06", 70).pgx("tpmt", phenotype, on="2024-12-01")
+    builder.course("prednisolone", "2025-01-06", 30).course("azathioprine", "2025-01-20", 100, planned=planned)
+    if mmp:
+        builder.lab("tgn", "2025-02-24", 300).lab("mmp", "2025-02-24", 2500)
+    found = fired(builder, "2025-01-20" if planned else "2025-03-03", "AZA-13")
+    assert (found is not None) == fires
+    if found:
+        assert found.severity == INFO and "High TPMT activity (01 Dec 2024)" in found.message
+        assert "6-MMP and liver tests" in found.action
