@@ -729,6 +729,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         ("AZA-07",),
     ),
     Parameter(
+        "metabolite_repeat_after_underexposure_days",
+        [14, 28],
+        "days after the draw",
+        "After low 6-TGN with low 6-MMP, metabolites are due again after the first number and overdue after "
+        "the second.",
+        "S004 Table 1 ('repeat levels in 2-4 weeks')",
+        ("MON-09",),
+    ),
+    Parameter(
         "adherence_confirmed_recent_days",
         92,
         "days",

@@ -9,6 +9,8 @@ they look at a course being prescribed now (`planned`) and, where it matters, at
 * OTH-06: tacrolimus starting dose per kg against S001's 0.075 mg/kg/day.
 * ASA-05: the systemic steroid dose in acute severe AIH against the seeds' "≥ 1 mg/kg" (S000, S001).
 * AZA-13: high TPMT activity on a thiopurine: watch 6-MMP and liver tests (clinical-rules.md A-17).
+* MON-09: thiopurine metabolites repeated 2-4 weeks after a draw showing under-exposure (S004 Table 1),
+  judged on the schedule item of engine/schedule.py (the recall list shows the same item).
 * `adherence_qualifier()`: whether full adherence was confirmed (S004: failure is "despite full adherence"),
   which RESP-02 adds to its sentence and to its second-line advice.
 * `escalation_regimen()`: S001's escalation for non-responders (prednisone 30 mg + azathioprine 150 mg),
@@ -22,6 +24,7 @@ from typing import Any
 
 from monitoring.engine.formulas import is_above, mg_per_kg
 from monitoring.engine.response import State
+from monitoring.engine.schedule import OVERDUE, metabolite_repeat_items
 from monitoring.engine.timeline import Course, Dated
 from monitoring.rules.base import Context, Family, Finding, NotEvaluable, Severity, days_after, months_after, rule
 from regimens.catalogue import DRUGS, DrugClass
@@ -378,5 +381,29 @@ def high_tpmt_activity(ctx: Context):
         "A-17: high TPMT activity may cause hepatotoxicity (lab catalogues, E-v) through 6-MMP (S004 §4: "
         '"preferential shunting toward excessive production of 6-MMPR has been associated with cholestatic '
         'injury")',
+        {},
+    )
+
+
+# == MON-09 ======================================================================================
+
+
+@rule("MON-09", family=Family.MONITORING, title="Metabolites again 2-4 weeks after under-exposure", source="S004")
+def metabolites_after_under_exposure(ctx: Context):
+    items = metabolite_repeat_items(ctx)
+    if not items or items[0].state(ctx.as_of) != OVERDUE:
+        return None
+    item = items[0]
+    tgn, mmp = ctx.last("tgn"), ctx.last("mmp")
+    return Finding(
+        "MON-09",
+        Severity.WARNING,
+        f"Thiopurine metabolites not repeated: 6-TGN {tgn.value:g} with 6-MMP {mmp.value:g} on "
+        f"{item.last_result:%d %b %Y} showed under-exposure; the repeat was due by {item.overdue_after:%d %b %Y}.",
+        {"panel": item.evidence(ctx.as_of), "tgn": tgn.value, "mmp": mmp.value},
+        "Draw 6-TGN and 6-MMP now (after checking adherence and any dose increase) to see whether exposure "
+        "has improved.",
+        'S004 Table 1 (low 6-TGN, low 6-MMPR: "assess adherence; increase AZA dose if tolerated; repeat levels '
+        'in 2-4 weeks")',
         {},
     )

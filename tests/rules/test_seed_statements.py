@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from monitoring.engine.schedule import monitoring_schedule
 from monitoring.engine.timeline import AdherenceFact
 from monitoring.parameters import defaults
-from monitoring.rules.base import Severity
+from monitoring.rules.base import Context, Severity
 from regimens.prescribing import NewCourse, Prescription, check_prescription
 from tests.timelines import DRUG_CLASS, PRED_EQUIVALENT, TimelineBuilder, d, fired
 
@@ -359,3 +360,57 @@ def test_aza13_high_tpmt_activity_asks_to_watch_6mmp_and_liver_tests(passage, ph
     if found:
         assert found.severity == INFO and "High TPMT activity (01 Dec 2024)" in found.message
         assert "6-MMP and liver tests" in found.action
+
+
+# MON-09: metabolites again 2-4 weeks after under-exposure -----------------------------------------
+def _on_aza_with_metabolites(tgn: float, mmp: float, on="2025-04-07") -> TimelineBuilder:
+    builder = TimelineBuilder().weight("2025-01-06", 70).pgx("tpmt", "normal", on="2024-12-01")
+    builder.course("prednisolone", "2025-01-06", 30).course("azathioprine", "2025-01-20", 100)
+    return builder.lab("tgn", on, tgn).lab("mmp", on, mmp)
+
+
+MON09_ROWS = [
+    # (seed passage, 6-TGN, 6-MMP, as of, recall state or None, alert fires)
+    (
+        'S004 Table 1 low 6-TGN, low 6-MMPR: "repeat levels in 2-4 weeks" (not yet 2 weeks)',
+        150,
+        800,
+        "2025-04-17",
+        "ok",
+        False,
+    ),
+    ("S004 Table 1 repeat in 2-4 weeks: due from day 14", 150, 800, "2025-04-21", "due", False),
+    ("S004 Table 1 repeat in 2-4 weeks: overdue after day 28", 150, 800, "2025-05-06", "overdue", True),
+    (
+        "S004 Table 1 low 6-TGN, high 6-MMPR is preferential methylation, not under-exposure",
+        150,
+        9500,
+        "2025-05-06",
+        None,
+        False,
+    ),
+    ("S004 Table 1: an adequate 6-TGN needs no early repeat", 300, 3000, "2025-05-06", None, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("passage", "tgn", "mmp", "as_of", "state", "alerts"), MON09_ROWS, ids=[r[0][:60] for r in MON09_ROWS]
+)
+def test_mon09_metabolites_are_repeated_2_to_4_weeks_after_under_exposure(passage, tgn, mmp, as_of, state, alerts):
+    builder = _on_aza_with_metabolites(tgn, mmp)
+    ctx = Context(builder.build(), d(as_of), defaults())
+    items = {item.panel: item for item in monitoring_schedule(ctx)}
+    item = items.get("6-TGN/6-MMP")
+    assert (item.state(d(as_of)) if item else None) == state
+    if item:
+        assert (item.next_due, item.overdue_after) == (d("2025-04-21"), d("2025-05-05"))
+    found = fired(builder, as_of, "MON-09")
+    assert (found is not None) == alerts
+    if found:
+        assert "6-TGN 150 with 6-MMP 800 on 07 Apr 2025 showed under-exposure" in found.message
+        assert "due by 05 May 2025" in found.message
+
+
+def test_mon09_a_newer_draw_ends_the_repeat_item():
+    builder = _on_aza_with_metabolites(150, 800).lab("tgn", "2025-05-01", 260).lab("mmp", "2025-05-01", 1500)
+    assert fired(builder, "2025-05-20", "MON-09") is None
