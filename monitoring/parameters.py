@@ -738,6 +738,14 @@ PARAMETERS: tuple[Parameter, ...] = (
         ("MON-09",),
     ),
     Parameter(
+        "post_transplant_alt_interval_days",
+        92,
+        "days",
+        "After a liver transplant, ALT at least this often to detect AIH recurrence.",
+        "S004 §7.5.4 (recurrence in up to 30%); design (the seed gives no interval): as maintenance ALT (MON-04)",
+        ("LT-07",),
+    ),
+    Parameter(
         "adherence_confirmed_recent_days",
         92,
         "days",

@@ -58,12 +58,14 @@ class PatientForm(forms.ModelForm):
             "cirrhosis_basis",
             "portosystemic_shunt",
             "advanced_fibrosis",
+            "liver_transplant_on",
             "notes",
         ]
         widgets = {
             "date_of_birth": DATE,
             "diagnosis_date": DATE,
             "cirrhosis_diagnosed_on": DATE,
+            "liver_transplant_on": DATE,
             "viral_hepatitis_excluded": forms.NullBooleanSelect(),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
@@ -99,7 +101,7 @@ class PatientForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         born = data.get("date_of_birth")
-        for name in ("diagnosis_date", "cirrhosis_diagnosed_on"):
+        for name in ("diagnosis_date", "cirrhosis_diagnosed_on", "liver_transplant_on"):
             value = data.get(name)
             if value and name not in self.errors:
                 try:

@@ -123,7 +123,20 @@ class PatientTable:
 
 
 def _patient_facts(
-    clinic_id, mrn, sex, born, status, aih_type, diagnosed, cirrhosis_on, shunt, f3, potential, viral, version
+    clinic_id,
+    mrn,
+    sex,
+    born,
+    status,
+    aih_type,
+    diagnosed,
+    cirrhosis_on,
+    shunt,
+    f3,
+    potential,
+    viral,
+    transplanted,
+    version,
 ):
     return {
         "clinic_id": clinic_id,
@@ -138,6 +151,7 @@ def _patient_facts(
         "advanced_fibrosis": f3,
         "reproductive_potential": potential,
         "viral_hepatitis_excluded": viral,
+        "transplanted_on": transplanted,
         "data_version": version,  # not the Timeline's: load_for_evaluation takes it out
     }
 
@@ -160,6 +174,7 @@ PATIENT = PatientTable(
         "advanced_fibrosis",
         "reproductive_potential",
         "viral_hepatitis_excluded",
+        "liver_transplant_on",
         "evaluation_state__data_version",  # None if never evaluated
     ),
     _patient_facts,

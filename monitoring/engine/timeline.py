@@ -155,6 +155,7 @@ class Timeline:
     advanced_fibrosis: bool = False
     reproductive_potential: str = "unknown"
     viral_hepatitis_excluded: bool | None = None
+    transplanted_on: date | None = None  # liver transplant
     labs: dict[str, tuple[Lab, ...]] = field(default_factory=dict)
     courses: tuple[Course, ...] = ()
     weights: tuple[Dated, ...] = ()  # kind "weight", number = kg

@@ -11,6 +11,7 @@ they look at a course being prescribed now (`planned`) and, where it matters, at
 * AZA-13: high TPMT activity on a thiopurine: watch 6-MMP and liver tests (clinical-rules.md A-17).
 * MON-09: thiopurine metabolites repeated 2-4 weeks after a draw showing under-exposure (S004 Table 1),
   judged on the schedule item of engine/schedule.py (the recall list shows the same item).
+* LT-07: after a liver transplant, AIH recurrence is watched (S004 §7.5.4); LT-01..06 referrals stop.
 * `adherence_qualifier()`: whether full adherence was confirmed (S004: failure is "despite full adherence"),
   which RESP-02 adds to its sentence and to its second-line advice.
 * `escalation_regimen()`: S001's escalation for non-responders (prednisone 30 mg + azathioprine 150 mg),
@@ -26,7 +27,18 @@ from monitoring.engine.formulas import is_above, mg_per_kg
 from monitoring.engine.response import State
 from monitoring.engine.schedule import OVERDUE, metabolite_repeat_items
 from monitoring.engine.timeline import Course, Dated
-from monitoring.rules.base import Context, Family, Finding, NotEvaluable, Severity, days_after, months_after, rule
+from monitoring.rules.base import (
+    Context,
+    Family,
+    Finding,
+    NotEvaluable,
+    Severity,
+    days_after,
+    days_between,
+    lab_evidence,
+    months_after,
+    rule,
+)
 from regimens.catalogue import DRUGS, DrugClass
 
 DRUG_NAMES = {entry.code: entry.name for entry in DRUGS}
@@ -405,5 +417,55 @@ def metabolites_after_under_exposure(ctx: Context):
         "has improved.",
         'S004 Table 1 (low 6-TGN, low 6-MMPR: "assess adherence; increase AZA dose if tolerated; repeat levels '
         'in 2-4 weeks")',
+        {},
+    )
+
+
+# == LT-07 ======================================================================================
+
+LT07_SOURCE = (
+    'S004 §7.5.4 ("Post-transplant recurrence of AIH occurs in up to 30% of patients, necessitating long-term '
+    'immunosuppression, often with CNIs and low-dose steroids")'
+)
+
+
+@rule("LT-07", family=Family.TRANSPLANT, title="AIH recurrence after liver transplant", source="S004 §7.5.4")
+def post_transplant_recurrence(ctx: Context):
+    transplanted = ctx.t.transplanted_on
+    if transplanted is None or ctx.t.status != "active":
+        return None
+    interval = ctx.p("post_transplant_alt_interval_days")
+    alt = ctx.last("alt")
+    alt = alt if alt is not None and alt.on > transplanted else None
+    since = alt.on if alt is not None else transplanted
+    if days_between(since, ctx.as_of) > interval:
+        return Finding(
+            "LT-07",
+            Severity.WARNING,
+            f"Liver transplant {transplanted:%d %b %Y}: no ALT "
+            + (f"since {alt.on:%d %b %Y}" if alt else "since the transplant")
+            + f" (at least every {interval} days to detect AIH recurrence).",
+            {"transplanted_on": transplanted.isoformat(), "last_alt": lab_evidence("alt", alt) if alt else None},
+            "Draw ALT (with IgG) now: AIH recurs after transplant in up to 30% of patients.",
+            LT07_SOURCE,
+            {},
+        )
+    raised = [
+        (code, lab)
+        for code in ("alt", "igg")
+        if (lab := ctx.last(code)) is not None and lab.on > transplanted and ctx.is_normal(lab) is False
+    ]
+    if not raised:
+        return None
+    described = " and ".join(f"{lab_evidence(code, lab)['test']} {lab.fold_uln:.1f}× ULN" for code, lab in raised)
+    return Finding(
+        "LT-07",
+        Severity.WARNING,
+        f"Possible AIH recurrence after the liver transplant of {transplanted:%d %b %Y}: {described}.",
+        {"transplanted_on": transplanted.isoformat(), "results": [lab_evidence(code, lab) for code, lab in raised]},
+        "Review with the transplant team: exclude rejection, biliary and viral causes, consider a biopsy, and keep "
+        "long-term immunosuppression (calcineurin inhibitor with low-dose steroids; a rapid steroid taper "
+        "predisposes to recurrence).",
+        LT07_SOURCE + "; predictors: HLA-DR3, rapid corticosteroid taper, prior refractory disease",
         {},
     )

@@ -414,3 +414,42 @@ def test_mon09_metabolites_are_repeated_2_to_4_weeks_after_under_exposure(passag
 def test_mon09_a_newer_draw_ends_the_repeat_item():
     builder = _on_aza_with_metabolites(150, 800).lab("tgn", "2025-05-01", 260).lab("mmp", "2025-05-01", 1500)
     assert fired(builder, "2025-05-20", "MON-09") is None
+
+
+# LT-07: after a liver transplant ---------------------------------------------------------------
+TRANSPLANTED = "2024-11-04"
+LT07_ROWS = [
+    # (seed passage, ALT results after the transplant (date, value), as of, expected words or None)
+    (
+        'S004 §7.5.4 "Post-transplant recurrence of AIH occurs in up to 30% of patients": ALT 2.5x ULN',
+        [("2025-05-26", 100)],
+        "2025-06-02",
+        "Possible AIH recurrence after the liver transplant of 04 Nov 2024",
+    ),
+    ("S004 §7.5.4: normal ALT after transplant, no recurrence", [("2025-05-26", 30)], "2025-06-02", None),
+    (
+        "S004 §7.5.4 recurrence must be looked for: no ALT for more than 92 days",
+        [("2025-02-03", 30)],
+        "2025-06-02",
+        "no ALT since 03 Feb 2025",
+    ),
+]
+
+
+@pytest.mark.parametrize(("passage", "alts", "as_of", "words"), LT07_ROWS, ids=[r[0][:60] for r in LT07_ROWS])
+def test_lt07_transplanted_patients_are_followed_for_aih_recurrence(passage, alts, as_of, words):
+    builder = TimelineBuilder(transplanted_on=d(TRANSPLANTED)).course("tacrolimus", "2024-11-04", 4)
+    builder.lab("alt", "2024-10-20", 400)  # before the transplant: not recurrence
+    for on, value in alts:
+        builder.lab("alt", on, value)
+    found = fired(builder, as_of, "LT-07")
+    assert (found.message if found else None) is None if words is None else words in found.message
+
+
+def test_lt_referral_rules_stop_after_the_transplant():
+    # §2.9 LT-01: MELD > 15 refers for transplant; once transplanted that advice would contradict itself.
+    builder = TimelineBuilder().lab("creatinine", "2025-05-26", 88.4).lab("inr", "2025-05-26", 1.6)
+    builder.lab("bilirubin", "2025-05-26", 51.3)
+    assert fired(builder, "2025-06-02", "LT-01", meld_version="meld") is not None
+    builder.patient["transplanted_on"] = d(TRANSPLANTED)
+    assert fired(builder, "2025-06-02", "LT-01", meld_version="meld") is None
