@@ -58,12 +58,14 @@ class PatientForm(forms.ModelForm):
             "cirrhosis_basis",
             "portosystemic_shunt",
             "advanced_fibrosis",
+            "liver_transplant_on",
             "notes",
         ]
         widgets = {
             "date_of_birth": DATE,
             "diagnosis_date": DATE,
             "cirrhosis_diagnosed_on": DATE,
+            "liver_transplant_on": DATE,
             "viral_hepatitis_excluded": forms.NullBooleanSelect(),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
@@ -99,7 +101,7 @@ class PatientForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         born = data.get("date_of_birth")
-        for name in ("diagnosis_date", "cirrhosis_diagnosed_on"):
+        for name in ("diagnosis_date", "cirrhosis_diagnosed_on", "liver_transplant_on"):
             value = data.get(name)
             if value and name not in self.errors:
                 try:
@@ -521,6 +523,11 @@ class MedicineForm(forms.Form):
     )
     missed_doses = forms.IntegerField(required=False, min_value=0, label="Missed doses")
     lapse_reason = forms.CharField(required=False, max_length=200, label="Reason for missed doses")
+    full_adherence_confirmed = forms.BooleanField(
+        required=False,
+        label="Full adherence confirmed",
+        help_text="Every dose taken, checked as above: a poor response is then treatment failure, not missed doses.",
+    )
 
     def __init__(self, *args, courses: dict[int, MedicationCourse], visit_date: date | None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -553,9 +560,13 @@ class MedicineForm(forms.Form):
                 )
         elif data.get("dose_taken") is not None and "dose_taken" not in self.errors:
             self.add_error("taken", "Choose “A different dose” to record the dose taken.")
-        answered_adherence = data.get("missed_doses") or data.get("lapse_reason")
+        answered_adherence = (
+            data.get("missed_doses") or data.get("lapse_reason") or data.get("full_adherence_confirmed")
+        )
         if answered_adherence and not data.get("adherence_method"):
             self.add_error("adherence_method", "Say how adherence was checked (e.g. self-report, pill count).")
+        if data.get("full_adherence_confirmed") and data.get("missed_doses"):
+            self.add_error("full_adherence_confirmed", "Doses were missed: full adherence cannot be confirmed.")
         if data.get("taken") and self.visit_date and not self.course_obj.is_active_on(self.visit_date):
             self.add_error("taken", f"This course was not running on {self.visit_date:%d %b %Y}.")
         return data

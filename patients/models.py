@@ -88,6 +88,12 @@ class Patient(models.Model):
     advanced_fibrosis = models.BooleanField(
         default=False, help_text="Advanced fibrosis (F3) without cirrhosis; budesonide caution (CI-03b)."
     )
+    liver_transplant_on = models.DateField(
+        "Liver transplant on",
+        null=True,
+        blank=True,
+        help_text="Transplanted: followed for AIH recurrence (up to 30%) instead of referral for transplant.",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -122,6 +122,7 @@ class MedicineEntry:
     adherence_method: str = ""  # "" = not assessed
     missed_doses: int = 0
     lapse_reason: str = ""
+    full_adherence_confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -263,4 +264,5 @@ def _record_medicine(*, patient: Patient, user, visit: Visit, medicine: Medicine
             method=medicine.adherence_method,
             missed_doses=medicine.missed_doses,
             lapse_reason=medicine.lapse_reason,
+            full_adherence_confirmed=medicine.full_adherence_confirmed,
         )

@@ -210,6 +210,7 @@ def _entry(screen: VisitScreen, labs, medicines, events) -> VisitEntry:
                 adherence_method=data.get("adherence_method", ""),
                 missed_doses=data.get("missed_doses") or 0,
                 lapse_reason=data.get("lapse_reason", ""),
+                full_adherence_confirmed=bool(data.get("full_adherence_confirmed")),
             )
         )
     event_entries = [
@@ -304,7 +305,7 @@ def visit_medicines(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _medicine_answers(data) -> dict[int, dict[str, str]]:
     """What was typed in each medicine row, by course id."""
-    fields = ("taken", "dose_taken", "adherence_method", "missed_doses", "lapse_reason")
+    fields = ("taken", "dose_taken", "adherence_method", "missed_doses", "lapse_reason", "full_adherence_confirmed")
     answers = {}
     for key, course in data.items():
         if key.startswith("meds-") and key.endswith("-course") and course.isdigit():

@@ -190,11 +190,23 @@ class AdherenceRecord(models.Model):
     method = models.CharField(max_length=20, choices=AdherenceMethod.choices)
     missed_doses = models.PositiveSmallIntegerField(default=0, help_text="Doses missed since the last record.")
     lapse_reason = models.CharField(max_length=200, blank=True)
+    full_adherence_confirmed = models.BooleanField(
+        "Full adherence confirmed",
+        default=False,
+        help_text="The clinician confirmed every dose is taken: a poor response is then treatment failure "
+        "(seed 004: 'despite full adherence'), not missed doses.",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-recorded_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(full_adherence_confirmed=False) | Q(missed_doses=0),
+                name="adherence_confirmed_full_means_no_missed_doses",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} on {self.recorded_on}: {self.missed_doses} missed"

@@ -33,10 +33,15 @@ PRESCRIBING_RULES: tuple[str, ...] = (
     "CI-04",  # mycophenolate and pregnancy
     "CI-05",  # mycophenolate without pregnancy test and contraception
     "CI-06",  # mycophenolate and planned pregnancy
+    "AZA-11",  # thiopurine again after AZA hepatotoxicity or a severe adverse event (S004 §4, §7.1)
+    "AZA-12",  # thiopurine with an active malignancy: predniso(lo)ne alone (S000, S001)
     # Also about the prescription itself, shown as warnings (never critical):
     "AZA-09",  # steroid lead-in before AZA (info)
     "CI-07",  # budesonide with a strong CYP3A4 inhibitor
     "STER-04",  # starting-dose sanity check for prednisolone
+    "AZA-13",  # high TPMT activity: watch 6-MMP and liver tests (S004 §4, A-17)
+    "OTH-06",  # tacrolimus starting dose against 0.075 mg/kg/day (S001)
+    "ASA-05",  # steroid dose below 1 mg/kg in acute severe AIH (S000, S001)
 )
 
 PLANNED_COURSE_ID = -1  # not a database id: the course does not exist yet

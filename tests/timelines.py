@@ -9,6 +9,7 @@ from typing import Any
 from monitoring.engine.evaluate import evaluate
 from monitoring.engine.timeline import (
     AcuteEpisode,
+    AdverseEventFact,
     Biopsy,
     Course,
     Dated,
@@ -113,6 +114,9 @@ class TimelineBuilder:
 
     def dated(self, field: str, on, kind: str, detail: str = "", number=None):
         return self.add(field, Dated(d(on), kind, detail, number))
+
+    def adverse_event(self, on, kind: str, course_id: int | None = None, grade: int | None = None, detail=""):
+        return self.add("adverse_events", AdverseEventFact(d(on), kind, detail, course_id, grade))
 
     def build(self) -> Timeline:
         extra = {k: tuple(sorted(v, key=_sort_key)) for k, v in self.extra.items()}

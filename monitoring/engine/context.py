@@ -126,6 +126,7 @@ def truncate(timeline: Timeline, as_of: date) -> Timeline:
         courses=tuple(courses),
         diagnosis_date=timeline.diagnosis_date if (timeline.diagnosis_date or as_of) <= as_of else None,
         cirrhosis_on=timeline.cirrhosis_on if (timeline.cirrhosis_on or as_of) <= as_of else None,
+        transplanted_on=timeline.transplanted_on if (timeline.transplanted_on or as_of) <= as_of else None,
         weights=upto(timeline.weights),
         pharmacogenetics=upto(timeline.pharmacogenetics),
         pregnancies=tuple(

@@ -31,6 +31,8 @@ from django.utils import timezone
 from monitoring.engine.cache import fetch, fetch_batches
 from monitoring.engine.timeline import (
     AcuteEpisode,
+    AdherenceFact,
+    AdverseEventFact,
     Biopsy,
     Course,
     Dated,
@@ -121,7 +123,20 @@ class PatientTable:
 
 
 def _patient_facts(
-    clinic_id, mrn, sex, born, status, aih_type, diagnosed, cirrhosis_on, shunt, f3, potential, viral, version
+    clinic_id,
+    mrn,
+    sex,
+    born,
+    status,
+    aih_type,
+    diagnosed,
+    cirrhosis_on,
+    shunt,
+    f3,
+    potential,
+    viral,
+    transplanted,
+    version,
 ):
     return {
         "clinic_id": clinic_id,
@@ -136,6 +151,7 @@ def _patient_facts(
         "advanced_fibrosis": f3,
         "reproductive_potential": potential,
         "viral_hepatitis_excluded": viral,
+        "transplanted_on": transplanted,
         "data_version": version,  # not the Timeline's: load_for_evaluation takes it out
     }
 
@@ -158,6 +174,7 @@ PATIENT = PatientTable(
         "advanced_fibrosis",
         "reproductive_potential",
         "viral_hepatitis_excluded",
+        "liver_transplant_on",
         "evaluation_state__data_version",  # None if never evaluated
     ),
     _patient_facts,
@@ -249,8 +266,8 @@ TIMELINE_TABLES: tuple[PatientTable, ...] = (
         "adverse_events",
         AdverseEvent,
         "onset_on",
-        ("onset_on", "kind", "description", "course_id"),
-        lambda on, kind, description, course_id: Dated(on, kind, description, course_id),
+        ("onset_on", "kind", "description", "course_id", "grade"),
+        AdverseEventFact,
     ),
     PatientTable(
         "autoantibodies",
@@ -263,8 +280,8 @@ TIMELINE_TABLES: tuple[PatientTable, ...] = (
         "adherence",
         AdherenceRecord,
         "recorded_on",
-        ("recorded_on", "method", "lapse_reason", "missed_doses"),
-        Dated,
+        ("recorded_on", "method", "lapse_reason", "missed_doses", "full_adherence_confirmed"),
+        AdherenceFact,
     ),
 )
 

@@ -495,6 +495,33 @@ def tacrolimus_items(ctx: Context) -> list[ScheduleItem]:
     return [replace(first, panel="tacrolimus", analytes=TACROLIMUS_BLOODS)]
 
 
+# -- MON-09: metabolites again after under-exposure ------------------------------------------------------
+
+METABOLITES = ("tgn", "mmp")
+
+
+def metabolite_repeat_items(ctx: Context) -> list[ScheduleItem]:
+    """6-TGN and 6-MMP again 2-4 weeks after a draw that showed under-exposure (S004 Table 1: "low 6-TGN,
+    low 6-MMPR ... repeat levels in 2-4 weeks"), while a thiopurine runs; a newer draw ends it.
+
+    Under-exposure is TPM-01's pattern on the latest paired draw: 6-TGN below `tgn_low`, 6-MMP not high
+    and the 6-MMP/6-TGN ratio not above its cut-off (otherwise it is preferential methylation).
+    """
+    if not _in_follow_up(ctx) or not [c for c in ctx.active(DrugClass.THIOPURINE) if not c.planned]:
+        return []
+    tgn, mmp = ctx.last("tgn"), ctx.last("mmp")
+    if tgn is None or mmp is None or abs((tgn.on - mmp.on).days) > ctx.p("thiopurine_lab_pairing_days"):
+        return []
+    shunting = mmp.value > ctx.p("mmp_high") or (tgn.value and mmp.value / tgn.value > ctx.p("mmp_tgn_ratio_high"))
+    if not tgn.value < ctx.p("tgn_low") or shunting:
+        return []
+    drawn = max(tgn.on, mmp.on)
+    due, overdue = ctx.p("metabolite_repeat_after_underexposure_days")
+    phase = Phase(drawn, None, f"after low 6-TGN with low 6-MMP: repeat in {due}-{overdue} days", due, overdue,
+                  Severity.WARNING)  # fmt: skip
+    return [_item("MON-09", "6-TGN/6-MMP", METABOLITES, (phase,), drawn, ctx.as_of, "under-exposure")]
+
+
 # -- the recall list ------------------------------------------------------------------------------------
 
 
@@ -559,6 +586,7 @@ def monitoring_schedule(ctx: Context) -> list[ScheduleItem]:
         *maintenance_items(ctx),
         *post_withdrawal_items(ctx),
         *tacrolimus_items(ctx),
+        *metabolite_repeat_items(ctx),
     ]
     by_panel: dict[str, ScheduleItem] = {}
     for item in sorted(items, key=lambda item: (item.next_due, item.overdue_after)):

@@ -125,6 +125,21 @@ class Dated:
     number: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AdverseEventFact(Dated):
+    """An adverse event: kind = AdverseEventKind, detail = description, number = the suspected course's id."""
+
+    grade: int | None = None  # CTCAE grade 1-5, if recorded
+
+
+@dataclass(frozen=True, slots=True)
+class AdherenceFact(Dated):
+    """An adherence record: kind = method, detail = lapse reason, number = missed doses."""
+
+    # The clinician confirmed full adherence (seed 004: failure is "despite full adherence").
+    confirmed_full: bool = False
+
+
 @dataclass(frozen=True)
 class Timeline:
     patient_id: int
@@ -140,6 +155,7 @@ class Timeline:
     advanced_fibrosis: bool = False
     reproductive_potential: str = "unknown"
     viral_hepatitis_excluded: bool | None = None
+    transplanted_on: date | None = None  # liver transplant
     labs: dict[str, tuple[Lab, ...]] = field(default_factory=dict)
     courses: tuple[Course, ...] = ()
     weights: tuple[Dated, ...] = ()  # kind "weight", number = kg
@@ -155,9 +171,9 @@ class Timeline:
     visits: tuple[VisitFacts, ...] = ()
     malignancies: tuple[Dated, ...] = ()  # kind "hcc" / ...
     relapses: tuple[Dated, ...] = ()  # kind "after_withdrawal" / "on_treatment"
-    adverse_events: tuple[Dated, ...] = ()  # kind = AdverseEventKind, number = course id
+    adverse_events: tuple[Dated, ...] = ()  # AdverseEventFact (kind = AdverseEventKind, number = course id)
     autoantibodies: tuple[Dated, ...] = ()  # kind = antibody, detail "positive"/"negative", number = titre
-    adherence: tuple[Dated, ...] = ()  # kind = method, number = missed doses, detail = lapse reason
+    adherence: tuple[Dated, ...] = ()  # AdherenceFact (kind = method, number = missed doses, detail = lapse reason)
 
     def age_on(self, on: date) -> int:
         dob = self.date_of_birth

@@ -14,6 +14,17 @@ SPEC_IDS_WITHOUT_OWN_RULE = {
     "OTH-04": "a design rule: serology never suppresses a rule (tests/rules/test_other.py)",
 }
 
+# Rules that rest on a seed statement the spec gives no rule id of its own (issue 14), and the passage.
+SEED_RULES_BEYOND_SPEC = {
+    "AZA-11": "S004 §4, §7.1: no thiopurine rechallenge after AZA hepatotoxicity or a severe adverse event",
+    "AZA-12": "S000, S001: active malignancy is a reason for predniso(lo)ne alone",
+    "AZA-13": "S004 §4 with A-17: high TPMT activity -> watch 6-MMP and liver tests",
+    "MON-09": "S004 Table 1: repeat metabolite levels 2-4 weeks after under-exposure",
+    "LT-07": "S004 §7.5.4: AIH recurs after liver transplant in up to 30%",
+    "OTH-06": "S001: tacrolimus starting dose 0.075 mg/kg/day",
+    "ASA-05": "S000, S001: IV corticosteroids >= 1 mg/kg in acute severe AIH",
+}
+
 _loaded = False
 
 
@@ -29,6 +40,7 @@ def load_rules() -> dict[str, RuleSpec]:
 
 __all__ = [
     "REGISTRY",
+    "SEED_RULES_BEYOND_SPEC",
     "SPEC_IDS_WITHOUT_OWN_RULE",
     "Family",
     "Finding",

@@ -15,6 +15,7 @@ from monitoring.rules.base import (
     months_after,
     rule,
 )
+from monitoring.rules.treatment_choice import adherence_qualifier
 
 IAIHG = "IAIHG 2022 (Pape et al., J Hepatol 2022;76:841-849)"
 
@@ -69,16 +70,18 @@ def insufficient_response(ctx: Context):
     history = ctx.response
     if history.current in IN_REMISSION:
         return None  # normalised since the 6-month check: the response is no longer insufficient
+    adherence, advice, adherence_evidence = adherence_qualifier(ctx, t0)
     return Finding(
         "RESP-02",
         Severity.HIGH,
         "Insufficient response (IAIHG): "
         + " and ".join(f"{lab_evidence(code, lab)['test']} above normal" for code, lab in abnormal.items())
-        + f" {ctx.p('cbr_deadline_months')} months after starting treatment.",
-        {"treatment_start": t0.isoformat(), "results": [lab_evidence(code, lab) for code, lab in labs.items()]},
-        "Check adherence, thiopurine metabolites (TPM rules) and intolerance. Consider second-line therapy (MMF, "
-        "tacrolimus) with a specialist.",
-        IAIHG + "; S001, S004",
+        + f" {ctx.p('cbr_deadline_months')} months after starting treatment. "
+        + adherence,
+        {"treatment_start": t0.isoformat(), "results": [lab_evidence(code, lab) for code, lab in labs.items()]}
+        | adherence_evidence,
+        "Check thiopurine metabolites (TPM rules) and intolerance. " + advice,
+        IAIHG + '; S001, S004 (treatment failure "despite full adherence")',
         {},
     )
 

@@ -32,6 +32,7 @@ from monitoring.rules.base import (
     months_after,
     rule,
 )
+from monitoring.rules.treatment_choice import escalation_regimen
 from regimens.catalogue import DRUGS, DrugClass
 
 THIOPURINE = DrugClass.THIOPURINE
@@ -470,6 +471,19 @@ def dose_outside_range(ctx: Context):
         "range_mg": [round(low * weight), round(high * weight)],
         "status": "planned" if course.planned else "running",
     }
+    if is_above(dose, weight, high) and (escalation := escalation_regimen(ctx, dose, weight)) is not None:
+        return Finding(
+            "AZA-07",
+            Severity.INFO,
+            f"Azathioprine {dose:g} mg/day ({dose_per_kg:.2f} mg/kg/day) with {escalation['steroid'].lower()} "
+            f"{escalation['steroid_mg_per_day']:g} mg/day: the escalation regimen for non-response.",
+            evidence | escalation,
+            "Continue for at least 1 month, then reassess the response; watch the blood count and liver tests "
+            "closely at this dose.",
+            'S001 ("escalate to ... prednisone (30 mg daily) with azathioprine (150 mg daily), continued for at '
+            'least 1 month")',
+            {},
+        )
     if is_above(dose, weight, high):
         return Finding(
             "AZA-07",

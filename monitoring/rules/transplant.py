@@ -134,6 +134,8 @@ def _meld_matters(ctx: Context) -> bool:
 
 @rule("LT-01", family=Family.TRANSPLANT, title="MELD above the referral threshold", source=S001)
 def meld_referral(ctx: Context):
+    if ctx.t.transplanted_on is not None:
+        return None  # transplanted: LT-07 follows recurrence instead of a referral
     # Outside cirrhosis, an acute episode or abnormal bilirubin/INR, a high MELD reflects the kidney
     # (creatinine), not the liver: not a transplant question for AIH.
     if not _meld_matters(ctx):
@@ -220,6 +222,8 @@ def _portal_hypertensive_decompensation(ctx: Context) -> bool:
 
 @rule("LT-02", family=Family.TRANSPLANT, title="Child-Pugh above the referral threshold", source=S001)
 def child_pugh_referral(ctx: Context):
+    if ctx.t.transplanted_on is not None:
+        return None  # transplanted: LT-07 follows recurrence instead of a referral
     # Child-Pugh grades chronic liver disease: asked for in cirrhosis (or ascites / variceal bleeding,
     # which imply it); not in acute hepatitis without cirrhosis.
     if not (ctx.has_cirrhosis or _portal_hypertensive_decompensation(ctx)):
@@ -299,6 +303,8 @@ def _persisting_decompensation(ctx: Context) -> dict[str, Any] | None:
 
 @rule("LT-03", family=Family.TRANSPLANT, title="Decompensation", source=S001)
 def decompensation(ctx: Context):
+    if ctx.t.transplanted_on is not None:
+        return None  # transplanted: LT-07 follows recurrence instead of a referral
     since = months_after(ctx.as_of, -ctx.p("decompensation_recent_months"))
     visits = _decompensated_visits(ctx, since)
     if not visits:
@@ -324,6 +330,8 @@ def decompensation(ctx: Context):
 
 @rule("LT-04", family=Family.TRANSPLANT, title="Hepatocellular carcinoma", source=S001)
 def hepatocellular_carcinoma(ctx: Context):
+    if ctx.t.transplanted_on is not None:
+        return None  # transplanted: LT-07 follows recurrence instead of a referral
     hcc = [m for m in ctx.t.malignancies if m.kind == "hcc"]
     if not hcc:
         return None
@@ -346,6 +354,8 @@ def hepatocellular_carcinoma(ctx: Context):
     after_others=True,
 )
 def acute_non_response(ctx: Context):
+    if ctx.t.transplanted_on is not None:
+        return None  # transplanted: LT-07 follows recurrence instead of a referral
     # Only the critical ASA findings: a "day-7 assessment overdue" (ASA-02, high) is missing data, not
     # non-response.
     triggers = [
@@ -415,6 +425,8 @@ def _continuous_since(ctx: Context, steroids) -> date:
 
 @rule("LT-06", family=Family.TRANSPLANT, title="Decompensation despite therapy or steroid dependence", source="S004")
 def refractory_disease(ctx: Context):
+    if ctx.t.transplanted_on is not None:
+        return None  # transplanted: LT-07 follows recurrence instead of a referral
     persisting = _persisting_decompensation(ctx)
     if persisting:
         return Finding(

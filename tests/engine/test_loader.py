@@ -153,6 +153,7 @@ def reference_timelines(ids) -> dict:
             advanced_fibrosis=patient.advanced_fibrosis,
             reproductive_potential=patient.reproductive_potential,
             viral_hepatitis_excluded=patient.viral_hepatitis_excluded,
+            transplanted_on=patient.liver_transplant_on,
             labs={code: tuple(series) for code, series in labs.items()},
             courses=tuple(courses[patient.pk]),
             **{field: tuple(by_patient[patient.pk]) for field, by_patient in events.items()},
@@ -180,6 +181,7 @@ def patient_with_a_row_in_every_table() -> Patient:
         cirrhosis_diagnosed_on=date(2020, 1, 1),
         cirrhosis_basis="histology",
         viral_hepatitis_excluded=None,
+        liver_transplant_on=date(2024, 11, 4),
     )
     course = CourseFactory(
         patient=patient, started_on=date(2024, 1, 1), stopped_on=date(2024, 6, 1), stop_reason="switch"
