@@ -519,7 +519,7 @@ def metabolite_repeat_items(ctx: Context) -> list[ScheduleItem]:
     due, overdue = ctx.p("metabolite_repeat_after_underexposure_days")
     phase = Phase(drawn, None, f"after low 6-TGN with low 6-MMP: repeat in {due}-{overdue} days", due, overdue,
                   Severity.WARNING)  # fmt: skip
-    return [_item("MON-09", "6-TGN/6-MMP", METABOLITES, (phase,), drawn, ctx.as_of, "under-exposure")]
+    return [_item("MON-09", "6-TGN/6-MMP", METABOLITES, (phase,), drawn, "under-exposure")]
 
 
 # -- the recall list ------------------------------------------------------------------------------------
@@ -534,6 +534,7 @@ def _all_items(ctx: Context) -> list[ScheduleItem]:
         *maintenance_items(ctx),
         *post_withdrawal_items(ctx),
         *tacrolimus_analyte_items(ctx),
+        *metabolite_repeat_items(ctx),
     ]
 
 

@@ -254,7 +254,9 @@ def test_asa05_outside_an_acute_episode_the_dose_is_not_held_to_1_mg_per_kg():
 # AZA-07 and S001's escalation regimen -----------------------------------------------------------
 def _not_responding(aza: float, steroid_mg: float, weight: float, respond: bool = False) -> TimelineBuilder:
     """T0 2025-01-06 on prednisolone + azathioprine; at month 6 ALT and IgG still raised (or normal)."""
-    builder = TimelineBuilder().weight("2025-01-06", weight).pgx("tpmt", "normal", on="2024-12-01")
+    # weighed at the start and again at month 6 (mg/kg doses need a current weight)
+    builder = TimelineBuilder().weight("2025-01-06", weight).weight("2025-07-01", weight)
+    builder.pgx("tpmt", "normal", on="2024-12-01")
     builder.course("prednisolone", "2025-01-06", 30, doses=[("2025-07-07", steroid_mg)])
     builder.course("azathioprine", "2025-01-20", 100, doses=[("2025-07-07", aza)])
     builder.lab("alt", "2025-01-05", 620).lab("alt", "2025-07-01", 30 if respond else 90)
