@@ -1,16 +1,29 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from aih_tracker.admin_scoping import ClinicScopedAdmin, ScopedHistoryAdmin
-from aih_tracker.models import Clinic, User
+from aih_tracker.models import Clinic, User, time_zone_names
 
 admin.site.site_header = "AIH Tracker administration"
 admin.site.site_title = "AIH Tracker"
 
 
+class ClinicForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        choices=lambda: [(name, name) for name in time_zone_names()],
+        help_text=Clinic._meta.get_field("time_zone").help_text,
+    )
+
+    class Meta:
+        model = Clinic
+        fields = ["name", "slug", "time_zone"]
+
+
 @admin.register(Clinic)
 class ClinicAdmin(ScopedHistoryAdmin):
-    list_display = ["name", "slug"]
+    form = ClinicForm
+    list_display = ["name", "slug", "time_zone"]
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 
@@ -48,3 +49,23 @@ class RefuseNullCharacters:
                     content_type="text/plain; charset=utf-8",
                 )
         return self.get_response(request)
+
+
+class ClinicTimeZone:
+    """Pages show times, and "today", in the signed-in user's clinic's time zone (Django's current time zone).
+
+    A user without a clinic (a superuser) keeps the default, settings.TIME_ZONE.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        clinic = getattr(user, "clinic", None) if user is not None and user.is_authenticated else None
+        if clinic is not None:
+            timezone.activate(clinic.time_zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

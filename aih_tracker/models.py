@@ -1,4 +1,8 @@
+import zoneinfo
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -7,11 +11,31 @@ from aih_tracker.roles import Action, Role, actions_for
 DEFAULT_CLINIC_SLUG = "default"
 
 
+def time_zone_names() -> list[str]:
+    """IANA time zone names this machine knows (zoneinfo), sorted: the clinic's choice list."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(f"{name!r} is not a time zone name (e.g. Europe/Paris, America/New_York, UTC).")
+
+
 class Clinic(models.Model):
     """A hepatology clinic. Patients, staff and lab reference intervals belong to one."""
 
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Where the clinic is: a result's date is its collection time in this zone (e.g. Europe/Paris).",
+    )
 
     history = HistoricalRecords()
 

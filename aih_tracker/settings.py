@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times and "today" in the user's clinic's time zone.
+    "aih_tracker.middleware.ClinicTimeZone",
     # Cache-Control: no-store on everything a signed-in user gets (patient data).
     "aih_tracker.middleware.NoStoreForSignedInUsers",
     # 400 for a NUL character in a query or form (PostgreSQL cannot take one; no browser sends one).

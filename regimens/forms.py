@@ -313,12 +313,21 @@ class TaperPlanForm(forms.Form):
         return cleaned
 
 
+HIDDEN = forms.HiddenInput
+
+
 class TaperStepForm(forms.Form):
     """One editable step. A row with neither date nor dose is empty and ignored (the blank row to add a step)."""
 
     starts_on = forms.DateField(widget=DATE, label="From", required=False)
     dose_mg_per_day = forms.FloatField(min_value=0, label="Dose (mg/day)", required=False)
     note = forms.CharField(max_length=200, required=False)
+    # A step at normalisation (from the protocol) stays one when edited: due from the normalisation date.
+    after_normalisation = forms.BooleanField(required=False, widget=HIDDEN)
+    months_after_normalisation = forms.IntegerField(
+        min_value=0, max_value=120, required=False, widget=forms.HiddenInput
+    )
+    weeks_after_normalisation = forms.IntegerField(min_value=0, max_value=520, required=False, widget=HIDDEN)
 
     def clean(self):
         cleaned = super().clean()
@@ -345,7 +354,17 @@ class BaseTaperStepFormSet(forms.BaseFormSet):
             for f in self.forms
             if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("starts_on") is not None
         ]
-        return [StepInput(r["starts_on"], r["dose_mg_per_day"], r.get("note", "")) for r in rows]
+        return [
+            StepInput(
+                r["starts_on"],
+                r["dose_mg_per_day"],
+                r.get("note", ""),
+                bool(r.get("after_normalisation")),
+                r.get("months_after_normalisation") or 0,
+                r.get("weeks_after_normalisation") or 0,
+            )
+            for r in rows
+        ]
 
     def clean(self):
         if any(self.errors):
@@ -370,7 +389,17 @@ TaperStepFormSet = forms.formset_factory(
 
 
 def step_initial(steps: list[PlannedStep]) -> list[dict]:
-    return [{"starts_on": s.starts_on, "dose_mg_per_day": s.dose_mg_per_day, "note": s.note} for s in steps]
+    return [
+        {
+            "starts_on": s.starts_on,
+            "dose_mg_per_day": s.dose_mg_per_day,
+            "note": s.note,
+            "after_normalisation": s.after_normalisation,
+            "months_after_normalisation": s.months_after_normalisation,
+            "weeks_after_normalisation": s.weeks_after_normalisation,
+        }
+        for s in steps
+    ]
 
 
 class OverrideForm(forms.Form):

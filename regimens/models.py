@@ -159,6 +159,11 @@ class TaperStep(models.Model):
     starts_on = models.DateField()
     dose_mg_per_day = models.FloatField("Dose (mg/day)")
     note = models.CharField(max_length=200, blank=True)
+    # A step "at normalisation" (the protocol says so): due from the day the aminotransferases normalise
+    # plus this offset; `starts_on` is then only a placeholder, never the date it is due from.
+    after_normalisation = models.BooleanField(default=False)
+    months_after_normalisation = models.PositiveSmallIntegerField(default=0)
+    weeks_after_normalisation = models.PositiveSmallIntegerField(default=0)
 
     history = HistoricalRecords()
 

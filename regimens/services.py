@@ -16,8 +16,9 @@ from django.db import transaction
 
 from monitoring.changes import enqueue_evaluation
 from monitoring.clinic_parameters import parameters_for_clinic
-from monitoring.engine.context import Finding
+from monitoring.engine.context import Context, Finding
 from monitoring.engine.loader import load_timelines
+from monitoring.engine.response import normalised_on
 from monitoring.engine.timeline import Timeline
 from patients.models import Patient, WeightMeasurement
 from regimens.models import (
@@ -61,6 +62,9 @@ class StepInput:
     starts_on: date
     dose_mg_per_day: float
     note: str = ""
+    after_normalisation: bool = False
+    months_after_normalisation: int = 0
+    weeks_after_normalisation: int = 0
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -357,7 +361,14 @@ def save_taper_plan(*, course: MedicationCourse, protocol: str, steps: Sequence[
     plan = TaperPlan.objects.create(course=course, protocol=protocol or "custom", created_by=user)
     created = [
         TaperStep.objects.create(
-            plan=plan, sequence=index, starts_on=step.starts_on, dose_mg_per_day=step.dose_mg_per_day, note=step.note
+            plan=plan,
+            sequence=index,
+            starts_on=step.starts_on,
+            dose_mg_per_day=step.dose_mg_per_day,
+            note=step.note,
+            after_normalisation=step.after_normalisation,
+            months_after_normalisation=step.months_after_normalisation,
+            weeks_after_normalisation=step.weeks_after_normalisation,
         )
         for index, step in enumerate(steps, start=1)
     ]
@@ -371,10 +382,33 @@ def save_taper_plan(*, course: MedicationCourse, protocol: str, steps: Sequence[
 # -- planned vs actual -----------------------------------------------------------------------------
 
 
+def normalisation_dates(patient: Patient, course_starts: dict[int, date], today: date) -> dict[int, date | None]:
+    """{course id: the day the engine found the aminotransferases normalised since the course started,
+    or None}: when a taper step "at normalisation" is due from."""
+    if not course_starts:
+        return {}
+    timeline, params = patient_timeline(patient)
+    history = Context(timeline, today, params).response
+    return {course_id: normalised_on(history, start) for course_id, start in course_starts.items()}
+
+
+def _anchored(step) -> dict:
+    return {
+        "after_normalisation": step.after_normalisation,
+        "months_after_normalisation": step.months_after_normalisation,
+        "weeks_after_normalisation": step.weeks_after_normalisation,
+    }
+
+
 def plan_status(plan: TaperPlan, today: date) -> list[tuple[TaperStep, StepStatus]]:
-    """Each step of a plan with its state (given / late / missed / due / upcoming)."""
+    """Each step of a plan with its state (given / late / missed / due / upcoming / waiting)."""
     rows = []
-    for step in plan.steps.prefetch_related("actual_doses").order_by("sequence"):
+    steps = list(plan.steps.prefetch_related("actual_doses").order_by("sequence"))
+    normalised = None
+    if any(step.after_normalisation for step in steps):
+        course = plan.course
+        normalised = normalisation_dates(course.patient, {course.pk: course.started_on}, today)[course.pk]
+    for step in steps:
         actual = min(step.actual_doses.all(), key=lambda d: d.effective_on, default=None)
         rows.append(
             (
@@ -386,6 +420,8 @@ def plan_status(plan: TaperPlan, today: date) -> list[tuple[TaperStep, StepStatu
                     actual_on=actual.effective_on if actual else None,
                     actual_mg_per_day=actual.dose_mg_per_day if actual else None,
                     today=today,
+                    **_anchored(step),
+                    normalised_on=normalised,
                 ),
             )
         )
@@ -413,10 +449,17 @@ def taper_attention(patient: Patient, today: date) -> list[TaperAttention]:
             "dose_mg_per_day",
             "actual_doses__effective_on",
             "actual_doses__dose_mg_per_day",
+            "after_normalisation",
+            "months_after_normalisation",
+            "weeks_after_normalisation",
+            "plan__course__started_on",
         )
     )
+    rows = list(rows)
+    starts = {row[1]: row[-1] for row in rows if row[-4]}  # courses with a step at normalisation
+    normalised = normalisation_dates(patient, starts, today)
     found, seen = [], set()
-    for pk, course_id, drug, sequence, starts_on, dose, actual_on, actual_dose in rows:
+    for pk, course_id, drug, sequence, starts_on, dose, actual_on, actual_dose, anchored, months, weeks, _ in rows:
         if pk in seen:
             continue  # the earliest dose recorded for the step is the one that counts
         seen.add(pk)
@@ -427,6 +470,10 @@ def taper_attention(patient: Patient, today: date) -> list[TaperAttention]:
             actual_on=actual_on,
             actual_mg_per_day=actual_dose,
             today=today,
+            after_normalisation=anchored,
+            months_after_normalisation=months,
+            weeks_after_normalisation=weeks,
+            normalised_on=normalised.get(course_id),
         )
         if status.needs_attention:
             found.append(TaperAttention(drug, course_id, status))

@@ -35,6 +35,12 @@ class PlannedStep:
     dose_mg_per_day: float
     schedule: str = ""
     note: str = ""
+    # A step "at normalisation" (seed 000: "7.5 mg at normalisation, 5 mg after 3 months") is due from
+    # the day the engine finds the aminotransferases normalised, plus this offset; `starts_on` is then
+    # only the placeholder the physician sees in the plan, never the date it is due from.
+    after_normalisation: bool = False
+    months_after_normalisation: int = 0
+    weeks_after_normalisation: int = 0
 
 
 def round_dose(mg: float, to: float = DOSE_ROUNDING_MG) -> float:
@@ -88,7 +94,7 @@ def generate_taper(
     last induction step.
     """
     normalisation_on = normalisation_on or default_normalisation(start)
-    raw: list[tuple[date, float, str, str]] = []
+    raw: list[tuple[date, float, str, str, ProtocolStep | None]] = []
     spec = protocol.weight_based
     if spec is not None:
         if start_dose_mg is None:
@@ -99,20 +105,32 @@ def generate_taper(
         for week in range(weeks + 1):
             dose = start_dose_mg + (spec.target_mg - start_dose_mg) * week / weeks
             note = "Starting dose" if week == 0 else (f"Week {week + 1}" if week < weeks else f"{spec.target_mg:g} mg")
-            raw.append((start + timedelta(weeks=week), round_dose(dose) if 0 < week < weeks else dose, "", note))
+            raw.append((start + timedelta(weeks=week), round_dose(dose) if 0 < week < weeks else dose, "", note, None))
     for index, step in enumerate(protocol.steps):
         dose = _step_dose(step, params)
         if index == 0 and spec is None and start_dose_mg is not None:
             dose = start_dose_mg
-        raw.append((_step_date(step, start, normalisation_on), dose, step.schedule, step.note))
+        raw.append((_step_date(step, start, normalisation_on), dose, step.schedule, step.note, step))
     # Normalisation cannot come before the induction it follows: keep dates non-decreasing.
     steps: list[PlannedStep] = []
-    for on, dose, schedule, note in raw:
+    for on, dose, schedule, note, step in raw:
         if steps and on <= steps[-1].starts_on:
             on = steps[-1].starts_on + timedelta(weeks=1)
         if steps and dose == steps[-1].dose_mg_per_day:
             continue
-        steps.append(PlannedStep(len(steps) + 1, on, dose, schedule, note))
+        anchored = step is not None and step.anchor == Anchor.NORMALISATION
+        steps.append(
+            PlannedStep(
+                len(steps) + 1,
+                on,
+                dose,
+                schedule,
+                note,
+                after_normalisation=anchored,
+                months_after_normalisation=step.months if anchored else 0,
+                weeks_after_normalisation=step.weeks if anchored else 0,
+            )
+        )
     return steps
 
 
@@ -125,6 +143,11 @@ class StepState(StrEnum):
     MISSED = "missed"  # due more than the grace ago and nothing recorded
     DUE = "due"  # due within the grace
     UPCOMING = "upcoming"
+    WAITING = "waiting"  # a step at normalisation: the aminotransferases have not normalised yet
+
+    @property
+    def label(self) -> str:
+        return "waiting for normalisation" if self is StepState.WAITING else self.value
 
 
 @dataclass(frozen=True)
@@ -155,8 +178,26 @@ def step_status(
     actual_mg_per_day: float | None,
     today: date,
     grace_days: int = TAPER_STEP_GRACE_DAYS,
+    after_normalisation: bool = False,
+    months_after_normalisation: int = 0,
+    weeks_after_normalisation: int = 0,
+    normalised_on: date | None = None,
 ) -> StepStatus:
-    """Where one planned step stands on `today`, given the dose change linked to it (if any)."""
+    """Where one planned step stands on `today`, given the dose change linked to it (if any).
+
+    A step at normalisation is due from `normalised_on` (when the engine found the aminotransferases
+    normalised; None: not yet) plus its offset, and waits, never missed, until then.
+    """
+    if after_normalisation:
+        if normalised_on is None:
+            if actual_on is not None:
+                return StepStatus(sequence, starts_on, dose_mg_per_day, StepState.GIVEN, actual_on, actual_mg_per_day)
+            return StepStatus(sequence, starts_on, dose_mg_per_day, StepState.WAITING)
+        starts_on = (
+            normalised_on
+            + relativedelta(months=months_after_normalisation)
+            + timedelta(weeks=weeks_after_normalisation)
+        )
     if actual_on is not None:
         late = (actual_on - starts_on).days
         state = StepState.LATE if late > grace_days else StepState.GIVEN

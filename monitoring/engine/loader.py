@@ -20,15 +20,16 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection, models
 from django.db.models import F, Lookup
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from monitoring.engine.cache import fetch, fetch_batches
+from monitoring.engine.dates import clinical_date
 from monitoring.engine.timeline import (
     AcuteEpisode,
     AdherenceFact,
@@ -84,7 +85,8 @@ def load_for_evaluation(
     versions = {pid: f.pop("data_version") or 0 for pid, f in facts.items()}
     sex_of = {pid: f["sex"] for pid, f in facts.items()}
     clinic_of = {pid: f["clinic_id"] for pid, f in facts.items()}
-    labs = _load_labs(ids, ReferenceRanges(set(clinic_of.values()), analyte_codes), sex_of, clinic_of)
+    zone_of = {pid: f.pop("time_zone") for pid, f in facts.items()}
+    labs = _load_labs(ids, ReferenceRanges(set(clinic_of.values()), analyte_codes), sex_of, clinic_of, zone_of)
     timelines = {
         pid: Timeline(
             patient_id=pid,
@@ -137,6 +139,7 @@ def _patient_facts(
     viral,
     transplanted,
     version,
+    zone,
 ):
     return {
         "clinic_id": clinic_id,
@@ -153,6 +156,7 @@ def _patient_facts(
         "viral_hepatitis_excluded": viral,
         "transplanted_on": transplanted,
         "data_version": version,  # not the Timeline's: load_for_evaluation takes it out
+        "time_zone": zone,  # the clinic's, which dates the results (clinical_date); taken out too
     }
 
 
@@ -176,6 +180,7 @@ PATIENT = PatientTable(
         "viral_hepatitis_excluded",
         "liver_transplant_on",
         "evaluation_state__data_version",  # None if never evaluated
+        "clinic__time_zone",
     ),
     _patient_facts,
     patient="pk",
@@ -511,13 +516,13 @@ class AnyOf(Lookup):
 
 
 def lab_rows_query(ids):
-    """The lab rows every evaluation reads: final (and corrected) results, one date per result."""
+    """The lab rows every evaluation reads: final (and corrected) results, with their collection time (the
+    loader dates each in its clinic's time zone: clinical_date)."""
     return (
         LabResult.objects.filter(AnyOf(F("patient_id"), list(ids)))
         .exclude(status=ResultStatus.PRELIMINARY.value)
-        .annotate(on=TruncDate("collected_at"))
         .order_by("patient_id", "analyte_id", "collected_at", "pk")  # pk: same-time results in a fixed order
-        .values_list("patient_id", "analyte_id", "on", "value", "ref_low", "ref_high")
+        .values_list("patient_id", "analyte_id", "collected_at", "value", "ref_low", "ref_high")
     )
 
 
@@ -542,17 +547,21 @@ def _sql(queryset) -> tuple[str, tuple]:
     return queryset.query.sql_with_params()
 
 
-def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of) -> dict[int, dict[str, tuple[Lab, ...]]]:
-    """Final (and corrected) results per patient and analyte, oldest first, with limits filled in."""
+def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of, zone_of) -> dict[int, dict[str, tuple[Lab, ...]]]:
+    """Final (and corrected) results per patient and analyte, oldest first, with limits filled in, each
+    dated by its collection time in the patient's clinic's time zone."""
     series_of: dict[int, dict[str, list[Lab]]] = defaultdict(dict)
     current_pid = current_analyte = None  # of the series being read: the rows come ordered by both
-    for pid, analyte_id, on, value, low, high in fetch_batches(*lab_rows_sql(ids)):
+    zones = {name: ZoneInfo(name) for name in set(zone_of.values())}
+    for pid, analyte_id, at, value, low, high in fetch_batches(*lab_rows_sql(ids)):
         if analyte_id != current_analyte or pid != current_pid:
             current_pid, current_analyte = pid, analyte_id
             series = series_of[pid][ranges.code(analyte_id)] = []
             fallback = None  # the same for the whole series: looked up at its first result without limits
-        if on.__class__ is str:
-            on = date.fromisoformat(on)
+            zone = zones[zone_of[pid]]
+        if at.__class__ is str:
+            at = datetime.fromisoformat(at)  # SQLite: the stored UTC time as text
+        on = clinical_date(at, zone)
         if low is None and high is None:
             fallback = fallback or ranges.fallback(clinic_of[pid], analyte_id, sex_of[pid])
             low, high, source = fallback

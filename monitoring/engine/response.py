@@ -93,6 +93,13 @@ class ResponseHistory:
         return self.current in IN_REMISSION
 
 
+def normalised_on(history: ResponseHistory, since: date) -> date | None:
+    """The first day on or after `since` the engine found the patient biochemically normal (complete
+    response or remission: aminotransferases, and IgG, within limits), or None if not yet: the day taper
+    steps "at normalisation" are due from."""
+    return next((c.on for c in history.changes if c.on >= since and c.state in IN_REMISSION), None)
+
+
 def biochemically_normal(ctx: Context, on: date, since: date) -> bool | None:
     """ALT (and AST if measured) and IgG, each the latest drawn in [since, on], all ≤ ULN.
 

@@ -586,7 +586,7 @@ def import_batch(texts: list[str], *, clinic, origin: str = "") -> list[InboundM
         if original.status == InboundStatus.RECEIVED:  # stored by a run that died before processing it
             process_inbound(original)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), timezone.override(clinic.time_zone):  # a lab's local times are the clinic's
             _write_batch(received, originals, clinic)
     except (OperationalError, InterfaceError):
         raise

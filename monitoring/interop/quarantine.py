@@ -199,7 +199,8 @@ def process_inbound(message: InboundMessage, *, user=None) -> InboundMessage:
             locked = InboundMessage.objects.select_for_update().get(pk=message.pk)
             if locked.status not in (InboundStatus.RECEIVED, InboundStatus.QUARANTINED):
                 return locked
-            counts = processor(locked)
+            with timezone.override(locked.clinic.time_zone):  # a lab's local times are the clinic's
+                counts = processor(locked)
             locked.status = InboundStatus.REPROCESSED if reprocessing else InboundStatus.ACCEPTED
             locked.reason = ""
             locked.counts = counts or {}
