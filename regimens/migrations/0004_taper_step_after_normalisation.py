@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('regimens', '0002_prescribing_override'),
+        ('regimens', '0003_adherence_full_adherence_confirmed'),
     ]
 
     operations = [
