@@ -48,6 +48,43 @@ class Analyte(models.Model):
         return self.typical_high
 
 
+def plausible_uln_bounds(analyte: Analyte) -> tuple[float, float]:
+    """(lowest, highest) upper reference limit a lab can plausibly report for the analyte, canonical unit:
+    its typical upper limits (any sex) divided or multiplied by `reference_uln_plausible_factor`, never
+    above its plausible values. Without a typical upper limit: anything above 0 up to the plausible maximum."""
+    factor = BY_KEY["reference_uln_plausible_factor"].default
+    typical = [u for u in (analyte.typical_high, analyte.typical_high_female, analyte.typical_high_male) if u]
+    if not typical:
+        return 0.0, analyte.plausible_max
+    return min(typical) / factor, min(analyte.plausible_max, max(typical) * factor)
+
+
+def reference_range_problem(analyte: Analyte, low: float | None, high: float | None) -> str | None:
+    """Why (low, high), in the analyte's canonical unit, is impossible as its reference range; None if
+    possible. Every entry path asks this one function (visit form, HL7, FHIR, admin, reference intervals)."""
+    unit = analyte.canonical_unit
+    if low is not None and high is not None:
+        shown = f"{low:g}-{high:g} {unit}"
+    elif high is not None:
+        shown = f"≤ {high:g} {unit}"
+    elif low is not None:
+        shown = f"≥ {low:g} {unit}"
+    else:
+        return None
+    why = ""
+    if low is not None and low < 0:
+        why = "the lower limit cannot be negative"
+    elif high is not None and high <= 0:
+        why = "the upper limit must be above 0" + (" and above the lower limit" if low is not None else "")
+    elif low is not None and high is not None and high <= low:
+        why = "the upper limit must be above the lower limit"
+    elif high is not None:
+        lowest, highest = plausible_uln_bounds(analyte)
+        if not lowest < high <= highest:
+            why = f"an upper limit of {analyte.name} is plausibly {lowest:g}-{highest:g} {unit}"
+    return f"The reference range {shown} is impossible for {analyte.name}: {why}." if why else None
+
+
 class RefSex(models.TextChoices):
     ANY = "any", "Any"
     FEMALE = "female", "Female"
@@ -81,6 +118,10 @@ class ReferenceInterval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.analyte}: {self.low}-{self.high} ({self.get_sex_display()})"
+
+    def clean(self) -> None:
+        if self.analyte_id is not None and (problem := reference_range_problem(self.analyte, self.low, self.high)):
+            raise ValidationError({"high": problem})
 
 
 class LabSource(models.TextChoices):
@@ -157,6 +198,8 @@ class LabResult(models.Model):
                     f"{analyte.plausible_min:g}-{analyte.plausible_max:g}."
                 }
             )
+        if problem := reference_range_problem(analyte, self.ref_low, self.ref_high):
+            raise ValidationError({"ref_high": problem})
 
     @property
     def fold_uln(self) -> float | None:

@@ -836,6 +836,16 @@ PARAMETERS: tuple[Parameter, ...] = (
         "Missed doses reported in adherence records this recent put a patient on the missed-doses tile.",
         "design (the spec is silent; about one clinic review interval, cf. maintenance_alt_interval_days)",
     ),
+    # Reference ranges: what a lab's (or the clinic's) upper limit can plausibly be, at every entry path
+    Parameter(
+        "reference_uln_plausible_factor",
+        10.0,
+        "× typical ULN",
+        "An upper reference limit more than this many times above the analyte's typical upper limit (or "
+        "below it divided by this) is refused as impossible (e.g. an ALT ULN of 100000 U/L, or 0): labs' "
+        "limits differ from the typical ones by 2-3 times at most. Checked on entry with the declared default.",
+        "design (the spec is silent; a careful clinician's bound, §4.1 typical intervals)",
+    ),
     # Lab entry on the visit form: when to ask "is the unit right?" (a warning; the user may save anyway)
     Parameter(
         "lab_entry_unit_slip_uln_multiple",

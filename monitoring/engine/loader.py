@@ -562,10 +562,14 @@ def _load_labs(ids, ranges: ReferenceRanges, sex_of, clinic_of, zone_of) -> dict
         if at.__class__ is str:
             at = datetime.fromisoformat(at)  # SQLite: the stored UTC time as text
         on = clinical_date(at, zone)
-        if low is None and high is None:
+        if high is not None and (high <= 0 or (low is not None and high <= low)):
+            high = None  # an impossible ULN stored before entry refused it (models.reference_range_problem)
+        if high is None:
+            # No upper limit reported (none at all, or a lower limit only: FHIR low, HL7 '>7'): the ULN is
+            # the clinic's for the patient's sex, else the typical one, and the evidence says which.
             fallback = fallback or ranges.fallback(clinic_of[pid], analyte_id, sex_of[pid])
-            low, high, source = fallback
-            series.append(Lab(on, value, high, low, source))
+            fallback_low, high, source = fallback
+            series.append(Lab(on, value, high, fallback_low if low is None else low, source))
         else:
             series.append(Lab(on, value, high, low, "reported"))
     return {pid: {code: tuple(labs) for code, labs in by_code.items()} for pid, by_code in series_of.items()}

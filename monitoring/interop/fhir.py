@@ -543,7 +543,7 @@ def map_observation(context: ImportContext, resource, full_url: str) -> tuple[st
     collected_at = _effective(resource)
     if collected_at is None:
         raise Unmappable(ProblemKind.BAD_TIME, f"{analyte.name}: no effective time.")
-    low, high = _reference_range(analyte, resource, unit)
+    low, high = _reference_range(analyte, resource, unit, patient, collected_at)
     lab = LabValue(analyte=analyte, value=value, unit=unit, collected_at=collected_at, ref_low=low, ref_high=high)
     try:
         canonical, _, _ = convert_lab_value(lab)
@@ -597,11 +597,51 @@ def _is_lab(resource) -> bool:
     return "laboratory" in categories or (not categories and resource.valueQuantity is not None)
 
 
-def _reference_range(analyte: Analyte, resource, unit: str) -> tuple[float | None, float | None]:
-    """The lab's range, in the value's unit (a range in another accepted unit is converted)."""
-    for ref in resource.referenceRange or []:
+_SEX_CODES = {
+    ("http://hl7.org/fhir/administrative-gender", "male"): "male",
+    ("http://hl7.org/fhir/administrative-gender", "female"): "female",
+    ("http://snomed.info/sct", "248153007"): "male",
+    ("http://snomed.info/sct", "248152002"): "female",
+}
+_AGE_UNITS_IN_YEARS = {"a": 1.0, "mo": 1 / 12, "wk": 7 / 365.25, "d": 1 / 365.25}
+
+
+def _applies(ref, patient, collected_at) -> int | None:
+    """How many of the range's conditions (appliesTo sex, age) the patient meets, or None if one is not met
+    or cannot be checked (a population the importer does not know, or an age without a date of birth)."""
+    met = 0
+    for concept in ref.appliesTo or []:
+        sexes = {_SEX_CODES.get((c.system, c.code)) for c in _codings(concept)} - {None}
+        if not sexes or patient.sex not in sexes:
+            return None
+        met += 1
+    if ref.age is not None:
+        dob = patient.date_of_birth
+        if dob is None:
+            return None
+        on = collected_at.date()
+        years = on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+        for limit, inside in ((ref.age.low, lambda a, b: a >= b), (ref.age.high, lambda a, b: a <= b)):
+            if limit is None or _number(limit.value) is None:
+                continue
+            factor = _AGE_UNITS_IN_YEARS.get((limit.code or limit.unit or "a").strip())
+            if factor is None or not inside(years, _number(limit.value) * factor):
+                return None
+        met += 1
+    return met
+
+
+def _reference_range(analyte: Analyte, resource, unit: str, patient, collected_at) -> tuple[float | None, float | None]:
+    """The lab's normal range that applies to the patient (appliesTo sex, age at collection; the most
+    specific one), in the value's unit (a range in another unit is converted). None applies: (None, None),
+    and the engine takes the clinic's or the typical limits (labs/ranges.py)."""
+    chosen: list[tuple[int, int, list]] = []
+    for index, ref in enumerate(resource.referenceRange or []):
         meanings = [c.code for c in _codings(ref.type)]
         if meanings and "normal" not in meanings:
+            continue
+        met = _applies(ref, patient, collected_at)
+        if met is None:
             continue
         bounds = []
         for quantity in (ref.low, ref.high):
@@ -615,8 +655,11 @@ def _reference_range(analyte: Analyte, resource, unit: str) -> tuple[float | Non
                     ) from None
             bounds.append(number)
         if any(b is not None for b in bounds):
-            return bounds[0], bounds[1]
-    return None, None
+            chosen.append((-met, index, bounds))
+    if not chosen:
+        return None, None
+    _, _, (low, high) = min(chosen, key=lambda c: (c[0], c[1]))
+    return low, high
 
 
 def _lab_problem(analyte: Analyte, error: ValidationError) -> Unmappable:

@@ -446,7 +446,9 @@ def _read(obs: Observation, f: _Fields, codes: _Codes, sender: str, problems: li
         problem(ProblemKind.BAD_VALUE, why)
     limits = _reference_range(obs.ref_range)
     if limits is None:
-        problem(ProblemKind.BAD_VALUE, f"Reference range (OBX-7) '{obs.ref_range}' is not understood.")
+        problem(
+            ProblemKind.BAD_VALUE, f"Reference range (OBX-7) '{obs.ref_range}' of {analyte.name} is not understood."
+        )
     try:
         collected_at = _datetime(obs.observed_at) or _datetime(obs.order_time)
     except (ValueError, TypeError, OverflowError):
@@ -467,7 +469,10 @@ def _read(obs: Observation, f: _Fields, codes: _Codes, sender: str, problems: li
         results.check(incoming)
     except ValidationError as error:
         for field, messages in error.message_dict.items():
-            problem(_PROBLEM_BY_FIELD.get(field, ProblemKind.BAD_VALUE), " ".join(messages))
+            text = " ".join(messages)
+            if field == "ref_high":
+                text = f"Reference range (OBX-7) '{obs.ref_range}': {text}"
+            problem(_PROBLEM_BY_FIELD.get(field, ProblemKind.BAD_VALUE), text)
         return None
     return incoming
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from monitoring.catalogue import UnitNotAccepted
 from monitoring.changes import enqueue_evaluation
-from monitoring.models import Analyte, LabResult, LabSource, ResultStatus
+from monitoring.models import Analyte, LabResult, LabSource, ResultStatus, reference_range_problem
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def convert_lab_value(lab: LabValue) -> tuple[float, float | None, float | None]
                 f"{analyte.plausible_min:g}–{analyte.plausible_max:g} {analyte.canonical_unit}."
             }
         )
-    if low is not None and high is not None and high < low:
-        raise ValidationError({"ref_high": "The upper reference limit is below the lower one."})
+    if problem := reference_range_problem(analyte, low, high):
+        raise ValidationError({"ref_high": problem})
     if lab.collected_at > timezone.now():
         raise ValidationError({"collected_at": "The collection time is in the future."})
     return value, low, high

@@ -48,7 +48,7 @@ def lab_evidence(code: str, lab: Lab) -> dict[str, Any]:
         "unit": entry.canonical_unit if entry else "",
         "date": lab.on.isoformat(),
     }
-    if lab.uln is not None:
+    if lab.uln is not None and lab.uln > 0:  # a ULN of 0 stored before entry refused it is no ULN
         item["uln"] = lab.uln
         item["x_uln"] = round(lab.value / lab.uln, 2)
         item["range_source"] = lab.range_source

@@ -1,5 +1,6 @@
 """Properties of the engine that must hold for any patient (hypothesis)."""
 
+import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from monitoring.engine.evaluate import evaluate
 from monitoring.engine.loader import load_timelines
 from monitoring.evaluation import evaluate_patients
 from monitoring.labs.services import LabValue, record_lab_result
-from monitoring.models import Alert
+from monitoring.models import Alert, plausible_uln_bounds
 from monitoring.parameters import defaults
 from monitoring.rules.base import Finding, Severity
 from regimens.models import DoseChange
@@ -142,8 +143,10 @@ UNIT_PAIRS = [
 def test_a_result_in_another_accepted_unit_gives_the_same_findings(pair, data, as_of):
     code, unit, factor, decimals, (low, high) = pair
     readings = data.draw(st.lists(st.integers(low, high), min_size=1, max_size=5))
-    uln_steps = data.draw(st.integers(low, high))
     step = 10**-decimals
+    # A ULN the entry paths accept (models.plausible_uln_bounds), in steps of the lab's unit.
+    lowest, highest = plausible_uln_bounds(analyte(code))
+    uln_steps = data.draw(st.integers(math.floor(lowest / factor / step) + 1, math.floor(highest / factor / step)))
     canonical_unit = analyte(code).canonical_unit
     patients = []
     for as_reported in (True, False):

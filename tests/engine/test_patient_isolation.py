@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from monitoring import evaluation
 from monitoring.evaluation import EVALUATION_FAILED, evaluate_patients
 from monitoring.models import Alert, AlertStatus, EvaluationState, LabResult
 from tests.factories import LabResultFactory
@@ -27,11 +28,26 @@ def chunk():
     return [insufficient_responder(mrn=f"IR-{n}") for n in range(8)]
 
 
+POISON_VALUE = 95.5  # marks the poisoned result
+
+
 def poison(patient) -> LabResult:
-    """What a lab sent with a range of 0-0: the ULN the engine divides by is 0."""
-    return LabResultFactory(
-        patient=patient, value=95, ref_low=0, ref_high=0, collected_at=datetime(2025, 7, 2, tzinfo=UTC)
-    )
+    """A result the engine cannot evaluate. A range of 0-0 used to be one (the ULN the engine divided by was
+    0); it is now refused on entry and treated as no ULN (tests/labs/test_impossible_ranges.py), so the
+    failure is simulated: evaluating a patient who has this result raises, as a rule's bug would."""
+    return LabResultFactory(patient=patient, value=POISON_VALUE, collected_at=datetime(2025, 7, 2, tzinfo=UTC))
+
+
+@pytest.fixture(autouse=True)
+def poisoned_results_raise(monkeypatch):
+    real = evaluation.evaluate
+
+    def evaluate(timeline, *args, **kwargs):
+        if any(lab.value == POISON_VALUE for labs in timeline.labs.values() for lab in labs):
+            raise ZeroDivisionError("float division by zero")
+        return real(timeline, *args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", evaluate)
 
 
 def test_one_failing_patient_leaves_the_others_evaluated_and_shows_in_the_queue(chunk, caplog):

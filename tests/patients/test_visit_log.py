@@ -165,7 +165,7 @@ def tomorrow() -> str:
         ({ALT: {"value": "-3"}}, {}, "labs-0-value", "ALT cannot be negative."),
         ({ALT: {"value": "25000"}}, {}, "labs-0-value", "outside the plausible range 0–20000 U/L"),
         ({BILIRUBIN: {"value": "2", "ref_low": "30", "ref_high": "10"}}, {}, f"labs-{BILIRUBIN}-ref_high",
-         "upper reference limit is below the lower one"),
+         "the upper limit must be above the lower limit"),
         ({ALT: {"value": "40", "unit": "%"}}, {}, "labs-0-unit", "Select a valid choice"),
         ({ALT: {"value": "40"}}, {"visit_date": tomorrow()}, "visit_date", "in the future"),
         ({ALT: {"value": "40"}}, {"labs_collected_on": tomorrow()}, "labs_collected_on", "in the future"),
