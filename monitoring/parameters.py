@@ -273,7 +273,14 @@ PARAMETERS: tuple[Parameter, ...] = (
         "S004 / Dubinsky 2000; §0A A-14",
         ("TPM-01", "TPM-02", "TPM-05"),
     ),
-    Parameter("tgn_high", 450.0, "pmol/8x10^8 RBC", "6-TGN above this: myelotoxicity risk.", "S004", ("TPM-03",)),
+    Parameter(
+        "tgn_high",
+        450.0,
+        "pmol/8x10^8 RBC",
+        "6-TGN above this: myelotoxicity risk (and no longer adequate for TPM-05).",
+        "S004",
+        ("TPM-03", "TPM-04", "TPM-05"),
+    ),
     Parameter(
         "mmp_high",
         5700.0,

@@ -938,26 +938,46 @@ def high_tgn(ctx: Context):
     )
 
 
-@rule("TPM-04", family=Family.THIOPURINE, title="High 6-MMP with adequate 6-TGN", source=SRC_S004_TABLE)
+@rule("TPM-04", family=Family.THIOPURINE, title="High 6-MMP (hepatotoxicity risk)", source=SRC_S004_TABLE)
 def high_mmp(ctx: Context):
+    """High 6-MMP with 6-TGN in range or high (a low 6-TGN is TPM-02's shunting pattern).
+
+    With a high 6-TGN too, both risks of S004 Table 1 apply: TPM-03 carries the marrow, this the liver.
+    """
     draw = _metabolites(ctx)
     if draw is None:
         return None
     tgn, mmp, _ = draw
     if tgn is None or mmp is None or not _mmp_high(ctx, mmp):
         return None
-    if not ctx.p("tgn_low") <= tgn.value <= ctx.p("tgn_high"):
-        return None
+    if _tgn_low(ctx, tgn):
+        return None  # TPM-02's pattern
     if _hepatotoxic_mmp(ctx) is not None:
         return None  # liver tests abnormal: HEP-02 (high) carries this problem
+    if tgn.value > ctx.p("tgn_high"):
+        message = (
+            f"6-MMP {mmp.value:g} is high (above {ctx.p('mmp_high'):g}) and 6-TGN {tgn.value:g} is high too: "
+            "risk of liver toxicity and nodular regenerative hyperplasia, besides the bone-marrow risk."
+        )
+        action = (
+            "Reduce the azathioprine dose; monitor liver tests and the blood count; if liver tests or platelets "
+            "worsen, consider a switch."
+        )
+    else:
+        message = (
+            f"6-MMP {mmp.value:g} is high (above {ctx.p('mmp_high'):g}) with adequate 6-TGN {tgn.value:g}: "
+            "risk of liver toxicity."
+        )
+        action = (
+            "Reduce the azathioprine dose; consider allopurinol co-therapy with a dose reduction (AZA-08); monitor "
+            "liver tests."
+        )
     return Finding(
         "TPM-04",
         Severity.WARNING,
-        f"6-MMP {mmp.value:g} is high (above {ctx.p('mmp_high'):g}) with adequate 6-TGN {tgn.value:g}: "
-        "risk of liver toxicity.",
+        message,
         _metabolite_evidence(ctx, tgn, mmp),
-        "Reduce the azathioprine dose; consider allopurinol co-therapy with a dose reduction (AZA-08); monitor "
-        "liver tests.",
+        action,
         "S004 Table 1; Dubinsky 2000 (E-v)",
         {},
     )
@@ -977,6 +997,8 @@ def pharmacological_non_response(ctx: Context):
         return NotEvaluable("TPM-05", "no 6-TGN since the last thiopurine start or dose change")
     if tgn.value < ctx.p("tgn_low"):
         return None  # low 6-TGN: TPM-01 / TPM-02 explain the poor response
+    if tgn.value > ctx.p("tgn_high"):
+        return None  # high 6-TGN is not "adequate": TPM-03 (myelotoxicity, reduce the dose) carries it
     return Finding(
         "TPM-05",
         Severity.HIGH,
