@@ -257,6 +257,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         "aza_steroid_lead_in_days", 14, "days", "Suggested steroid lead-in before AZA.", "S000; §0A A-1", ("AZA-09",)
     ),
     Parameter(
+        "allopurinol_reduction_window_days",
+        28,
+        "days",
+        "A thiopurine dose reduction this many days or fewer before allopurinol started anticipated it: "
+        "AZA-08 judges the dose against the dose before that reduction.",
+        "Proposal (E-m): the seeds and the label give no window",
+        ("AZA-08",),
+    ),
+    Parameter(
         "xo_inhibitor_max_aza_fraction",
         0.34,
         "fraction",

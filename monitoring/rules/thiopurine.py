@@ -493,6 +493,19 @@ def dose_outside_range(ctx: Context):
     )
 
 
+def dose_before_allopurinol(thiopurine: Course, allopurinol_start: date, window_days: int) -> float | None:
+    """The thiopurine dose to judge the allopurinol reduction against.
+
+    A reduction made within `window_days` before allopurinol started anticipated it, so the reference
+    is the highest dose taken in that window (up to the day before the start), not the dose the day before.
+    """
+    window_start = days_after(allopurinol_start, -window_days)
+    doses = [thiopurine.dose_on(days_after(window_start, -1))]
+    doses += [dose.mg_per_day for dose in thiopurine.doses if window_start <= dose.on < allopurinol_start]
+    known = [dose for dose in doses if dose is not None]
+    return max(known) if known else None
+
+
 def _allopurinol_problem(ctx: Context, thiopurine: Course, allopurinol: Course) -> dict[str, Any] | None:
     """Evidence when the thiopurine dose is not reduced enough for the allopurinol, else None.
 
@@ -509,7 +522,9 @@ def _allopurinol_problem(ctx: Context, thiopurine: Course, allopurinol: Course) 
         "allopurinol_start": allopurinol.started_on.isoformat(),
     }
     if thiopurine.started_on < allopurinol.started_on:
-        before = thiopurine.dose_on(days_after(allopurinol.started_on, -1))
+        before = dose_before_allopurinol(
+            thiopurine, allopurinol.started_on, int(ctx.p("allopurinol_reduction_window_days"))
+        )
         if before is None:
             return {"missing": f"no {DRUG_NAMES[thiopurine.drug].lower()} dose before allopurinol"}
         fraction = ctx.p("xo_inhibitor_max_aza_fraction")

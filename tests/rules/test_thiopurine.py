@@ -384,6 +384,44 @@ def test_aza08_allopurinol_added_to_running_azathioprine(aza_after, fires):
         assert finding.parameters["xo_inhibitor_max_aza_fraction"] == 0.34
 
 
+# Issue 14: the reference dose is the one before a reduction that anticipated allopurinol (a reduction
+# within allopurinol_reduction_window_days, default 28, before the start counts).
+@pytest.mark.parametrize(
+    ("reduced_on", "aza_after", "fires"),
+    [
+        pytest.param(
+            53, 50, False, id="150 -> 50 a week before allopurinol: reduced to 1/3 (clinical-rules.md AZA-08)"
+        ),
+        pytest.param(53, 100, True, id="150 -> 100 a week before: still 2/3 of 150 (clinical-rules.md AZA-08)"),
+        pytest.param(32, 50, False, id="reduction 28 days before: still within the window"),
+        pytest.param(20, 50, True, id="reduction 40 days before: 50 mg is the dose before allopurinol"),
+    ],
+)
+def test_aza08_reduction_that_anticipated_allopurinol(reduced_on, aza_after, fires):
+    timeline = TimelineBuilder().course("azathioprine", AAA, doses=[(AAA, 150), (day(reduced_on), aza_after)])
+    timeline.course("allopurinol", day(60), 100)
+    finding = fired(timeline, day(61), "AZA-08")
+    assert (finding is not None) is fires
+    if fires:
+        assert finding.severity == Severity.CRITICAL
+
+
+def test_aza08_reduction_before_allopurinol_does_not_block_prescribing():
+    # The prescribing check runs the same rule: no false critical for a dose cut the week before.
+    from monitoring.parameters import defaults
+    from regimens.prescribing import NewCourse, Prescription, check_prescription
+    from tests.timelines import DRUG_CLASS
+
+    timeline = TimelineBuilder().course("azathioprine", AAA, doses=[(AAA, 150), (day(53), 50)], id=7)
+    timeline.weight(AAA, 70).pgx("tpmt", "normal")
+    on = day(60)
+    prescription = Prescription(on, start=NewCourse("allopurinol", DRUG_CLASS["allopurinol"], on, 100))
+    result = check_prescription(timeline.build(), prescription, defaults())
+    assert "AZA-08" not in {f.rule_id for f in result.blocking}
+    unreduced = TimelineBuilder().course("azathioprine", AAA, 150, id=7).weight(AAA, 70).pgx("tpmt", "normal")
+    assert "AZA-08" in {f.rule_id for f in check_prescription(unreduced.build(), prescription, defaults()).blocking}
+
+
 def test_aza08_allopurinol_being_prescribed_to_a_patient_on_full_dose_azathioprine():
     timeline = TimelineBuilder().course("azathioprine", AAA, 150).course("allopurinol", day(90), 100, planned=True)
     assert fired(timeline, day(90), "AZA-08").severity == Severity.CRITICAL
