@@ -314,6 +314,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         "aza_steroid_lead_in_days", 14, "days", "Suggested steroid lead-in before AZA.", "S000; §0A A-1", ("AZA-09",)
     ),
     Parameter(
+        "allopurinol_reduction_window_days",
+        28,
+        "days",
+        "A thiopurine dose reduction this many days or fewer before allopurinol started anticipated it: "
+        "AZA-08 judges the dose against the dose before that reduction.",
+        "Proposal (E-m): the seeds and the label give no window",
+        ("AZA-08",),
+    ),
+    Parameter(
         "xo_inhibitor_max_aza_fraction",
         0.34,
         "fraction",
@@ -330,7 +339,14 @@ PARAMETERS: tuple[Parameter, ...] = (
         "S004 / Dubinsky 2000; §0A A-14",
         ("TPM-01", "TPM-02", "TPM-05"),
     ),
-    Parameter("tgn_high", 450.0, "pmol/8x10^8 RBC", "6-TGN above this: myelotoxicity risk.", "S004", ("TPM-03",)),
+    Parameter(
+        "tgn_high",
+        450.0,
+        "pmol/8x10^8 RBC",
+        "6-TGN above this: myelotoxicity risk (and no longer adequate for TPM-05).",
+        "S004",
+        ("TPM-03", "TPM-04", "TPM-05"),
+    ),
     Parameter(
         "mmp_high",
         5700.0,

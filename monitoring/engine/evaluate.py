@@ -14,6 +14,7 @@ from typing import Any
 
 from monitoring.engine.context import REGISTRY, Context, Finding, NotEvaluable, Outcome
 from monitoring.engine.horizon import plain, tracked_as_of
+from monitoring.engine.relations import apply_relations
 from monitoring.engine.response import ResponseHistory
 
 
@@ -66,7 +67,7 @@ def evaluate(timeline, as_of: date, params: dict[str, Any], horizon_days: int | 
     return Evaluation(
         timeline.patient_id,
         as_of,
-        tuple(findings),
+        tuple(apply_relations(findings)),  # one finding may qualify or suppress another's advice
         tuple(not_evaluable),
         response,
         clock.holds_until if clock is not None else None,

@@ -512,6 +512,19 @@ def dose_outside_range(ctx: Context):
     )
 
 
+def dose_before_allopurinol(thiopurine: Course, allopurinol_start: date, window_days: int) -> float | None:
+    """The thiopurine dose to judge the allopurinol reduction against.
+
+    A reduction made within `window_days` before allopurinol started anticipated it, so the reference
+    is the highest dose taken in that window (up to the day before the start), not the dose the day before.
+    """
+    window_start = days_after(allopurinol_start, -window_days)
+    doses = [thiopurine.dose_on(days_after(window_start, -1))]
+    doses += [dose.mg_per_day for dose in thiopurine.doses if window_start <= dose.on < allopurinol_start]
+    known = [dose for dose in doses if dose is not None]
+    return max(known) if known else None
+
+
 def _allopurinol_problem(ctx: Context, thiopurine: Course, allopurinol: Course) -> dict[str, Any] | None:
     """Evidence when the thiopurine dose is not reduced enough for the allopurinol, else None.
 
@@ -528,7 +541,9 @@ def _allopurinol_problem(ctx: Context, thiopurine: Course, allopurinol: Course) 
         "allopurinol_start": allopurinol.started_on.isoformat(),
     }
     if thiopurine.started_on < allopurinol.started_on:
-        before = thiopurine.dose_on(days_after(allopurinol.started_on, -1))
+        before = dose_before_allopurinol(
+            thiopurine, allopurinol.started_on, int(ctx.p("allopurinol_reduction_window_days"))
+        )
         if before is None:
             return {"missing": f"no {DRUG_NAMES[thiopurine.drug].lower()} dose before allopurinol"}
         fraction = ctx.p("xo_inhibitor_max_aza_fraction")
@@ -957,26 +972,46 @@ def high_tgn(ctx: Context):
     )
 
 
-@rule("TPM-04", family=Family.THIOPURINE, title="High 6-MMP with adequate 6-TGN", source=SRC_S004_TABLE)
+@rule("TPM-04", family=Family.THIOPURINE, title="High 6-MMP (hepatotoxicity risk)", source=SRC_S004_TABLE)
 def high_mmp(ctx: Context):
+    """High 6-MMP with 6-TGN in range or high (a low 6-TGN is TPM-02's shunting pattern).
+
+    With a high 6-TGN too, both risks of S004 Table 1 apply: TPM-03 carries the marrow, this the liver.
+    """
     draw = _metabolites(ctx)
     if draw is None:
         return None
     tgn, mmp, _ = draw
     if tgn is None or mmp is None or not _mmp_high(ctx, mmp):
         return None
-    if not ctx.p("tgn_low") <= tgn.value <= ctx.p("tgn_high"):
-        return None
+    if _tgn_low(ctx, tgn):
+        return None  # TPM-02's pattern
     if _hepatotoxic_mmp(ctx) is not None:
         return None  # liver tests abnormal: HEP-02 (high) carries this problem
+    if tgn.value > ctx.p("tgn_high"):
+        message = (
+            f"6-MMP {mmp.value:g} is high (above {ctx.p('mmp_high'):g}) and 6-TGN {tgn.value:g} is high too: "
+            "risk of liver toxicity and nodular regenerative hyperplasia, besides the bone-marrow risk."
+        )
+        action = (
+            "Reduce the azathioprine dose; monitor liver tests and the blood count; if liver tests or platelets "
+            "worsen, consider a switch."
+        )
+    else:
+        message = (
+            f"6-MMP {mmp.value:g} is high (above {ctx.p('mmp_high'):g}) with adequate 6-TGN {tgn.value:g}: "
+            "risk of liver toxicity."
+        )
+        action = (
+            "Reduce the azathioprine dose; consider allopurinol co-therapy with a dose reduction (AZA-08); monitor "
+            "liver tests."
+        )
     return Finding(
         "TPM-04",
         Severity.WARNING,
-        f"6-MMP {mmp.value:g} is high (above {ctx.p('mmp_high'):g}) with adequate 6-TGN {tgn.value:g}: "
-        "risk of liver toxicity.",
+        message,
         _metabolite_evidence(ctx, tgn, mmp),
-        "Reduce the azathioprine dose; consider allopurinol co-therapy with a dose reduction (AZA-08); monitor "
-        "liver tests.",
+        action,
         "S004 Table 1; Dubinsky 2000 (E-v)",
         {},
     )
@@ -996,6 +1031,8 @@ def pharmacological_non_response(ctx: Context):
         return NotEvaluable("TPM-05", "no 6-TGN since the last thiopurine start or dose change")
     if tgn.value < ctx.p("tgn_low"):
         return None  # low 6-TGN: TPM-01 / TPM-02 explain the poor response
+    if tgn.value > ctx.p("tgn_high"):
+        return None  # high 6-TGN is not "adequate": TPM-03 (myelotoxicity, reduce the dose) carries it
     return Finding(
         "TPM-05",
         Severity.HIGH,

@@ -385,6 +385,44 @@ def test_aza08_allopurinol_added_to_running_azathioprine(aza_after, fires):
         assert finding.parameters["xo_inhibitor_max_aza_fraction"] == 0.34
 
 
+# Issue 14: the reference dose is the one before a reduction that anticipated allopurinol (a reduction
+# within allopurinol_reduction_window_days, default 28, before the start counts).
+@pytest.mark.parametrize(
+    ("reduced_on", "aza_after", "fires"),
+    [
+        pytest.param(
+            53, 50, False, id="150 -> 50 a week before allopurinol: reduced to 1/3 (clinical-rules.md AZA-08)"
+        ),
+        pytest.param(53, 100, True, id="150 -> 100 a week before: still 2/3 of 150 (clinical-rules.md AZA-08)"),
+        pytest.param(32, 50, False, id="reduction 28 days before: still within the window"),
+        pytest.param(20, 50, True, id="reduction 40 days before: 50 mg is the dose before allopurinol"),
+    ],
+)
+def test_aza08_reduction_that_anticipated_allopurinol(reduced_on, aza_after, fires):
+    timeline = TimelineBuilder().course("azathioprine", AAA, doses=[(AAA, 150), (day(reduced_on), aza_after)])
+    timeline.course("allopurinol", day(60), 100)
+    finding = fired(timeline, day(61), "AZA-08")
+    assert (finding is not None) is fires
+    if fires:
+        assert finding.severity == Severity.CRITICAL
+
+
+def test_aza08_reduction_before_allopurinol_does_not_block_prescribing():
+    # The prescribing check runs the same rule: no false critical for a dose cut the week before.
+    from monitoring.parameters import defaults
+    from regimens.prescribing import NewCourse, Prescription, check_prescription
+    from tests.timelines import DRUG_CLASS
+
+    timeline = TimelineBuilder().course("azathioprine", AAA, doses=[(AAA, 150), (day(53), 50)], id=7)
+    timeline.weight(AAA, 70).pgx("tpmt", "normal")
+    on = day(60)
+    prescription = Prescription(on, start=NewCourse("allopurinol", DRUG_CLASS["allopurinol"], on, 100))
+    result = check_prescription(timeline.build(), prescription, defaults())
+    assert "AZA-08" not in {f.rule_id for f in result.blocking}
+    unreduced = TimelineBuilder().course("azathioprine", AAA, 150, id=7).weight(AAA, 70).pgx("tpmt", "normal")
+    assert "AZA-08" in {f.rule_id for f in check_prescription(unreduced.build(), prescription, defaults()).blocking}
+
+
 def test_aza08_allopurinol_being_prescribed_to_a_patient_on_full_dose_azathioprine():
     timeline = TimelineBuilder().course("azathioprine", AAA, 150).course("allopurinol", day(90), 100, planned=True)
     assert fired(timeline, day(90), "AZA-08").severity == Severity.CRITICAL
@@ -708,7 +746,7 @@ def test_hep04_without_platelets_or_examination_is_not_evaluable():
         (300, 5701, {"TPM-04"}, 19.0),
         (235, 5800, {"TPM-04"}, 24.7),  # 6-TGN at the low cut-off is adequate
         (450, 5800, {"TPM-04"}, 12.9),  # upper bound of the TPM-04 band included
-        (460, 5800, {"TPM-03"}, 12.6),  # above 450: myelotoxicity (TPM-03), not TPM-04
+        (460, 5800, {"TPM-03", "TPM-04"}, 12.6),  # above 450 with high 6-MMP: both risks (seed 004 Table 1)
     ],
 )
 def test_tpm_patterns(tgn, mmp, expected, ratio):
@@ -719,6 +757,42 @@ def test_tpm_patterns(tgn, mmp, expected, ratio):
         assert finding.evidence["mmp_tgn_ratio"] == ratio
         assert finding.evidence["tgn"]["value"] == tgn
         assert finding.evidence["mmp"]["value"] == mmp
+
+
+# seed 004 Table 1: every cell of the 6-TGN (low / in range / high) x 6-MMP (normal / high) grid has
+# its own interpretation. Each row: the draw, the findings, and words the clinician must read.
+@pytest.mark.parametrize(
+    ("tgn", "mmp", "expected"),
+    [
+        pytest.param(150, 800, {"TPM-01": ("under-exposure",)}, id="low-TGN/normal-MMP: seed 004 Table 1 row 1"),
+        pytest.param(
+            180, 9500, {"TPM-02": ("preferential methylation",)}, id="low-TGN/high-MMP: seed 004 Table 1 row 2"
+        ),
+        pytest.param(300, 3000, {}, id="in-range-TGN/normal-MMP: therapeutic pattern, clinical-rules.md §2.5 example"),
+        pytest.param(260, 6200, {"TPM-04": ("liver toxicity",)}, id="in-range-TGN/high-MMP: seed 004 Table 1 row 5"),
+        pytest.param(
+            520, 2100, {"TPM-03": ("bone-marrow toxicity",)}, id="high-TGN/normal-MMP: seed 004 Table 1 row 3"
+        ),
+        pytest.param(
+            600,
+            12000,
+            {
+                "TPM-03": ("bone-marrow toxicity",),
+                "TPM-04": ("liver toxicity", "nodular regenerative hyperplasia"),
+            },
+            id="high-TGN/high-MMP: seed 004 Table 1 rows 3 and 5",
+        ),
+    ],
+)
+def test_tpm_grid_every_cell_has_its_own_advice(tgn, mmp, expected):
+    evaluation = run(metabolites(tgn, mmp), day(92))
+    found = {f.rule_id: f for f in evaluation.findings if f.rule_id in TPM_RULES}
+    assert set(found) == set(expected)
+    for rule_id, phrases in expected.items():
+        text = found[rule_id].message.lower()
+        for phrase in phrases:
+            assert phrase in text
+    assert len({f.message for f in found.values()}) == len(found)
 
 
 @pytest.mark.parametrize(
@@ -809,7 +883,8 @@ def test_tpm_pairs_6tgn_and_6mmp_from_the_same_draw():
         (300, True),  # §2.5 TPM-05: 6-TGN adequate and insufficient response → high
         (235, True),  # boundary: ≥ 235 is adequate
         (234, False),  # low 6-TGN: TPM-01/02 explain it
-        (520, True),  # high 6-TGN is adequate too (TPM-03 also fires)
+        (450, True),  # boundary: the top of the 235-450 range is still adequate
+        (520, False),  # high 6-TGN is not "adequate": TPM-03 (myelotoxicity) explains it (seed 004 Table 1)
     ],
 )
 def test_tpm05_pharmacological_non_response(tgn, fires):
@@ -820,6 +895,18 @@ def test_tpm05_pharmacological_non_response(tgn, fires):
         assert finding.severity == Severity.HIGH
         assert finding.evidence["response"] == "insufficient_response"
         assert finding.parameters["tgn_low"] == 235.0
+
+
+def test_tpm05_high_6tgn_with_cytopenia_does_not_also_advise_a_switch():
+    # Issue 14: 6-TGN 700 with neutrophils 0.9 is myelotoxicity (reduce the dose, seed 004 Table 1 row 3),
+    # not "adequate 6-TGN, pharmacological non-response" (row 4): adequate means in range (235-450).
+    timeline = insufficient_response().lab("tgn", "2025-07-01", 700, uln=None).lab("mmp", "2025-07-01", 2000, uln=None)
+    timeline.lab("neutrophils", "2025-07-01", 0.9)
+    evaluation = run(timeline, AFTER_6_MONTHS)
+    ids = {f.rule_id for f in evaluation.findings}
+    assert "TPM-03" in ids
+    assert "TPM-05" not in ids
+    assert not any("switch" in (f.action or "").lower() for f in evaluation.findings if f.rule_id.startswith("TPM"))
 
 
 def test_tpm05_after_a_relapse_and_not_in_remission():
