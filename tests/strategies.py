@@ -37,8 +37,38 @@ ANALYTE_RANGES = {
 }
 
 
+# A range as labs send it: the usual one, none at all, a lower limit alone, any plausible upper limit,
+# or the impossible 0-0 that an older version stored before ranges were checked at entry.
+def _limits(draw, uln: float | None, low: float, high: float):
+    shape = draw(st.sampled_from(["usual", "none", "lower only", "any", "0-0"]))
+    if shape == "0-0":
+        return 0.0, 0.0
+    if shape == "usual":
+        return uln, None
+    if shape == "none":
+        return None, None
+    if shape == "lower only":
+        return None, round(draw(st.floats(low / 2, low, allow_nan=False)), 2)
+    upper = round(draw(st.floats(max(low, 0.1), high, allow_nan=False)), 2)
+    return upper, draw(st.none() | st.just(round(upper / 4, 2)))
+
+
+def _treated_to_remission(draw, builder: TimelineBuilder) -> None:
+    """Prednisolone from START; ALT and IgG normal from month 2 (remission), then results with any range."""
+    builder.course("prednisolone", START, 40)
+    builder.lab("alt", START, 400).lab("igg", START, 25)
+    for month in range(2, 8):
+        on = START + timedelta(days=30 * month)
+        builder.lab("alt", on, 25).lab("igg", on, 12)
+    for code, (low, high, uln) in (("alt", ANALYTE_RANGES["alt"]), ("igg", ANALYTE_RANGES["igg"])):
+        for _ in range(draw(st.integers(0, 3))):
+            on = START + timedelta(days=draw(st.integers(240, 900)))
+            upper, lower = _limits(draw, uln, low, high)
+            builder.lab(code, on, round(draw(st.floats(low, high, allow_nan=False)), 2), uln=upper, lln=lower)
+
+
 @st.composite
-def timelines(draw, patient_id: int = 1):
+def timelines(draw, patient_id: int = 1, any_range: bool = False):
     builder = TimelineBuilder(
         patient_id=patient_id,
         mrn=f"H-{patient_id}",
@@ -58,12 +88,18 @@ def timelines(draw, patient_id: int = 1):
         builder.course(
             drug, start, draw(st.integers(low, high)), stop=stop, reason="remission" if stop else "", doses=doses
         )
+    if any_range and draw(st.booleans()):
+        _treated_to_remission(draw, builder)
     for code in draw(st.lists(st.sampled_from(sorted(ANALYTE_RANGES)), max_size=8, unique=True)):
         low, high, uln = ANALYTE_RANGES[code]
         for _ in range(draw(st.integers(1, 8))):
             on = START + timedelta(days=draw(st.integers(-30, 1800)))
             value = round(draw(st.floats(low, high, allow_nan=False)), 2)
-            builder.lab(code, on, value, uln=uln)
+            if any_range:
+                upper, lower = _limits(draw, uln, low, high)
+                builder.lab(code, on, value, uln=upper, lln=lower)
+            else:
+                builder.lab(code, on, value, uln=uln)
     if draw(st.booleans()):
         builder.weight(START, draw(st.integers(40, 130)))
     if draw(st.booleans()):
