@@ -37,12 +37,10 @@ ANALYTE_RANGES = {
 }
 
 
-# A range as labs send it: the usual one, none at all, a lower limit alone, any plausible upper limit,
-# or the impossible 0-0 that an older version stored before ranges were checked at entry.
+# A range as the engine receives it from the loader: the usual one, none at all, a lower limit alone,
+# or any plausible upper limit (the loader never passes an impossible one on: tests/labs/test_impossible_ranges.py).
 def _limits(draw, uln: float | None, low: float, high: float):
-    shape = draw(st.sampled_from(["usual", "none", "lower only", "any", "0-0"]))
-    if shape == "0-0":
-        return 0.0, 0.0
+    shape = draw(st.sampled_from(["usual", "none", "lower only", "any"]))
     if shape == "usual":
         return uln, None
     if shape == "none":

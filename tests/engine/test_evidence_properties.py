@@ -9,12 +9,21 @@ the clinic's cut-off, a "× ULN" is the value over the ULN it names.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitoring.engine.evaluate import evaluate
+from monitoring.engine.loader import load_timelines
+from monitoring.labs.services import LabValue, record_lab_result
+from monitoring.models import LabResult
 from monitoring.parameters import defaults
+from regimens.models import DoseChange
+from tests.factories import CourseFactory, PatientFactory, analyte
 from tests.strategies import as_of_dates, timelines
 
 PARAMS = defaults()
@@ -80,7 +89,10 @@ THRESHOLDS: dict[str, tuple[str, Callable[[dict, dict], bool]]] = {
 @settings(max_examples=300, deadline=None)
 @given(timeline=timelines(any_range=True), as_of=as_of_dates)
 def test_no_finding_contradicts_its_own_threshold_whatever_the_ranges(timeline, as_of):
-    evaluation = evaluate(timeline, as_of, PARAMS)  # never raises, whatever the ranges
+    check_findings(evaluate(timeline, as_of, PARAMS))  # never raises, whatever the ranges
+
+
+def check_findings(evaluation) -> None:
     for finding in evaluation.findings:
         for item in lab_items(finding.evidence):
             if item.get("uln") is not None:
@@ -89,3 +101,41 @@ def test_no_finding_contradicts_its_own_threshold_whatever_the_ranges(timeline, 
         if finding.rule_id in THRESHOLDS:
             statement, holds = THRESHOLDS[finding.rule_id]
             assert holds(finding.evidence, PARAMS), (statement, finding)
+
+
+# Ranges as labs send them, in the unit they report in: (ref_low, ref_high) for ALT in U/L or µkat/L.
+ALT_RANGES = st.sampled_from([(None, 40), (None, None), (7, None), (0, 0), (5, 3), (None, -1), (None, 0),
+                              (None, 100000), (7, 56), (None, 25), (None, 400)])  # fmt: skip
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    later=st.lists(st.tuples(st.integers(5, 1500), ALT_RANGES, st.sampled_from(["U/L", "ukat/L"])), max_size=4),
+    as_of_day=st.integers(200, 700),
+)
+def test_whatever_range_a_lab_sends_entry_refuses_it_or_the_engine_reads_it_coherently(later, as_of_day):
+    """Through the real entry path and loader: an impossible range is refused with a reason and stores
+    nothing; every accepted one is evaluated without error, and no finding contradicts its evidence."""
+    patient = PatientFactory()
+    course = CourseFactory(patient=patient, started_on=date(2025, 1, 6))
+    DoseChange.objects.create(course=course, effective_on=course.started_on, dose_mg_per_day=40)
+    start = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    for month, value in ((0, 400), (2, 25), (3, 22), (4, 24), (5, 20)):  # treated into remission
+        record_lab_result(
+            patient=patient, lab=LabValue(analyte("alt"), value, "U/L", start + timedelta(days=30 * month), ref_high=40)
+        )
+    for index, (value, (low, high), unit) in enumerate(later):
+        factor = 60 if unit == "ukat/L" else 1  # 1 µkat/L = 60 U/L
+        low, high = (None if x is None else x / factor for x in (low, high))
+        lab = LabValue(analyte("alt"), value / factor, unit, start + timedelta(days=190 + 7 * index), low, high)
+        before = LabResult.objects.filter(patient=patient).count()
+        try:
+            record_lab_result(patient=patient, lab=lab)
+        except ValidationError as error:
+            assert LabResult.objects.filter(patient=patient).count() == before  # nothing stored
+            assert " ".join(error.messages)  # and a reason given
+    timeline = load_timelines([patient.pk])[patient.pk]
+    for lab in timeline.labs["alt"]:
+        assert lab.uln is not None and lab.uln > 0  # the lab's, else the clinic's or the typical one
+    check_findings(evaluate(timeline, date(2025, 1, 6) + timedelta(days=as_of_day), PARAMS))
