@@ -63,13 +63,11 @@ def started_despite(finding: Finding, course: Course, recent_days: int) -> Findi
     """The pre-start finding told of a course already started: same rule, severity and source."""
     start = course.started_on
     name = DRUG_NAMES.get(course.drug, course.drug.replace("_", " ").capitalize())
-    message = (
-        f"{name} started on {start.day} {start:%b %Y} despite a pre-start check it did not go through "
-        f"(recorded outside the prescribing page): {finding.message}"
-    )
     return replace(
         finding,
-        message=message,
+        message=f"{name} started on {start.day} {start:%b %Y} despite: {finding.message}",
+        action=f"{finding.action} The course was recorded without the prescribing page's safety checks: "
+        "review it with the prescriber.",
         evidence={**finding.evidence, "course_start": start.isoformat()},
         parameters={**finding.parameters, "recent_start_days": recent_days},
     )
