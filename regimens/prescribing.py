@@ -18,8 +18,6 @@ from monitoring.engine.evaluate import evaluate
 from monitoring.engine.prestart import PRESCRIBING_RULES
 from monitoring.engine.timeline import Course, Dose, Timeline
 
-__all__ = ["PRESCRIBING_RULES", "Prescription", "NewCourse", "SafetyCheck", "check_prescription", "proposed_timeline"]
-
 PLANNED_COURSE_ID = -1  # not a database id: the course does not exist yet
 
 
