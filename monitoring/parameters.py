@@ -502,6 +502,33 @@ PARAMETERS: tuple[Parameter, ...] = (
         ("STER-04",),
     ),
     Parameter(
+        "recent_start_days",
+        28,
+        "days",
+        "A course recorded from outside the prescribing page (visit log, HL7/FHIR import, admin) that started "
+        "this recently gets the prescribing page's pre-start checks, as 'started on D despite ...'.",
+        "design (issue 14; the spec is silent)",
+        (
+            "AZA-01",
+            "AZA-02",
+            "AZA-03",
+            "AZA-04",
+            "AZA-05",
+            "AZA-07",
+            "AZA-08",
+            "CI-01",
+            "CI-02",
+            "CI-03",
+            "CI-03b",
+            "CI-04",
+            "CI-05",
+            "CI-06",
+            "AZA-09",
+            "CI-07",
+            "STER-04",
+        ),  # fmt: skip
+    ),
+    Parameter(
         "steroid_start_check_days",
         30,
         "days",

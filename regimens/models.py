@@ -60,6 +60,11 @@ class MedicationCourse(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="courses"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    prescribed_in_app = models.BooleanField(
+        default=False,
+        help_text="Prescribed through the prescribing page, which showed its safety checks then. A course "
+        "recorded from elsewhere (visit log, import, admin) gets them from the evaluation if it started recently.",
+    )
 
     objects = MedicationCourseQuerySet.as_manager()
     history = HistoricalRecords()

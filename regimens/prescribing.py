@@ -15,34 +15,8 @@ from typing import Any
 
 from monitoring.engine.context import Finding, NotEvaluable, Severity
 from monitoring.engine.evaluate import evaluate
+from monitoring.engine.prestart import PRESCRIBING_RULES
 from monitoring.engine.timeline import Course, Dose, Timeline
-
-# The rules issue 4 asks to check at the moment of prescribing (clinical-rules.md §2.3, §2.7).
-PRESCRIBING_RULES: tuple[str, ...] = (
-    "AZA-01",  # no TPMT result before a thiopurine (critical when not yet started)
-    "AZA-02",  # TPMT/NUDT15 poor metaboliser (also CI-08)
-    "AZA-03",  # intermediate metaboliser
-    "AZA-04",  # bilirubin >= 6 mg/dL at the planned start
-    "AZA-05",  # baseline cytopenia
-    "AZA-07",  # dose outside 1-2 mg/kg/day
-    "AZA-08",  # allopurinol / febuxostat (also CI-09)
-    "CI-01",  # budesonide and cirrhosis
-    "CI-02",  # budesonide and acute severe AIH
-    "CI-03",  # budesonide and portosystemic shunt
-    "CI-03b",  # budesonide and advanced fibrosis
-    "CI-04",  # mycophenolate and pregnancy
-    "CI-05",  # mycophenolate without pregnancy test and contraception
-    "CI-06",  # mycophenolate and planned pregnancy
-    "AZA-11",  # thiopurine again after AZA hepatotoxicity or a severe adverse event (S004 §4, §7.1)
-    "AZA-12",  # thiopurine with an active malignancy: predniso(lo)ne alone (S000, S001)
-    # Also about the prescription itself, shown as warnings (never critical):
-    "AZA-09",  # steroid lead-in before AZA (info)
-    "CI-07",  # budesonide with a strong CYP3A4 inhibitor
-    "STER-04",  # starting-dose sanity check for prednisolone
-    "AZA-13",  # high TPMT activity: watch 6-MMP and liver tests (S004 §4, A-17)
-    "OTH-06",  # tacrolimus starting dose against 0.075 mg/kg/day (S001)
-    "ASA-05",  # steroid dose below 1 mg/kg in acute severe AIH (S000, S001)
-)
 
 PLANNED_COURSE_ID = -1  # not a database id: the course does not exist yet
 

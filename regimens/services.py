@@ -127,7 +127,12 @@ def _create_course(
     schedule: str,
 ) -> MedicationCourse:
     course = MedicationCourse(
-        patient=patient, drug=drug, started_on=started_on, line_of_therapy=line_of_therapy, prescriber=prescriber
+        patient=patient,
+        drug=drug,
+        started_on=started_on,
+        line_of_therapy=line_of_therapy,
+        prescriber=prescriber,
+        prescribed_in_app=True,  # its safety check was just run (start_course, switch_course)
     )
     course.full_clean()
     course.save()

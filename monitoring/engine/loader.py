@@ -63,7 +63,7 @@ from patients.models import (
     Visit,
     WeightMeasurement,
 )
-from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse
+from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse, PrescribingOverride
 
 
 def load_timelines(patient_ids: Sequence[int]) -> dict[int, Timeline]:
@@ -92,7 +92,9 @@ def load_for_evaluation(
             patient_id=pid,
             **facts[pid],
             labs=labs.get(pid, {}),
-            courses=_with_doses(rows["courses"].get(pid, ()), rows["doses"].get(pid, ())),
+            courses=_with_doses(
+                rows["courses"].get(pid, ()), rows["doses"].get(pid, ()), rows["overrides"].get(pid, ())
+            ),
             **{table.name: tuple(rows[table.name].get(pid, ())) for table in TIMELINE_TABLES},
         )
         for pid in ids
@@ -108,7 +110,7 @@ def load_for_evaluation(
 class PatientTable:
     """Rows the timeline holds whole, oldest first: which columns, and what a row becomes."""
 
-    name: str  # the Timeline field it fills (but see PATIENT, COURSES and DOSES)
+    name: str  # the Timeline field it fills (but see PATIENT, COURSES, DOSES and OVERRIDES)
     model: type[models.Model]
     ordered_by: str  # a date column (ties in id order)
     columns: tuple[str, ...]  # passed to `make` in this order; "drug__code" is a column of the table `drug` points to
@@ -198,6 +200,7 @@ COURSES = PatientTable(
         "stopped_on",
         "stop_reason",
         "drug__prednisolone_equivalent",
+        "prescribed_in_app",
     ),
     lambda *fields: fields,
 )
@@ -211,13 +214,40 @@ DOSES = PatientTable(
 )
 
 
-def _with_doses(courses: Sequence[tuple], doses: Sequence[tuple[int, Dose]]) -> tuple[Course, ...]:
+# The rules a physician overrode, with a reason, for a course (prescribing or changing its dose).
+OVERRIDES = PatientTable(
+    "overrides",
+    PrescribingOverride,
+    "course__started_on",
+    ("course_id", "rule_id"),
+    lambda course_id, rule_id: (course_id, rule_id),
+)
+
+
+def _with_doses(
+    courses: Sequence[tuple], doses: Sequence[tuple[int, Dose]], overrides: Sequence[tuple[int | None, str]] = ()
+) -> tuple[Course, ...]:
     by_course: dict[int, list[Dose]] = defaultdict(list)
     for course_id, dose in doses:
         by_course[course_id].append(dose)
+    overridden: dict[int, set[str]] = defaultdict(set)
+    for course_id, rule_id in overrides:
+        if course_id is not None:
+            overridden[course_id].add(rule_id)
     return tuple(
-        Course(pk, drug, drug_class, start, stop, reason, tuple(by_course[pk]), equivalent)
-        for pk, drug, drug_class, start, stop, reason, equivalent in courses
+        Course(
+            pk,
+            drug,
+            drug_class,
+            start,
+            stop,
+            reason,
+            tuple(by_course[pk]),
+            equivalent,
+            prescribed_in_app=bool(in_app),
+            overridden_rules=frozenset(overridden[pk]),
+        )
+        for pk, drug, drug_class, start, stop, reason, equivalent, in_app in courses
     )
 
 
@@ -290,7 +320,7 @@ TIMELINE_TABLES: tuple[PatientTable, ...] = (
     ),
 )
 
-PATIENT_TABLES: tuple[PatientTable, ...] = (PATIENT, COURSES, DOSES, *TIMELINE_TABLES)
+PATIENT_TABLES: tuple[PatientTable, ...] = (PATIENT, COURSES, DOSES, OVERRIDES, *TIMELINE_TABLES)
 
 
 def _as_date(value):

@@ -49,6 +49,11 @@ class Course:
     # A course being prescribed but not yet saved: prescribing safety checks (issue 4) evaluate
     # the timeline with the planned course added, starting on the as-of date.
     planned: bool = False
+    # Saved through the in-app prescribing page, whose checks the physician saw then (so the
+    # evaluation does not repeat them as "started despite": evaluate.py, prestart.py).
+    prescribed_in_app: bool = False
+    # Rules a physician overrode for this course (regimens PrescribingOverride), with a reason.
+    overridden_rules: frozenset[str] = frozenset()
 
     def active_on(self, on: date) -> bool:
         return self.started_on <= on and (self.stopped_on is None or self.stopped_on > on)

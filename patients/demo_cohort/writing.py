@@ -152,6 +152,7 @@ def _write_courses(
             patient_id=pid, drug_id=catalogue.drugs[c.drug], line_of_therapy=c.line, started_on=c.started_on,
             stopped_on=c.stopped_on, stop_reason=c.stop_reason, stop_note=c.stop_note,
             stop_adverse_event=stop_events.get(id(c)), prescriber=catalogue.physician,
+            prescribed_in_app=True,  # the demo clinic prescribed its courses on the prescribing page
         ))
         for pid, plan in zip(batch.patient_ids, plans, strict=True) for c in plan.courses
     ]  # fmt: skip

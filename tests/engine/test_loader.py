@@ -31,8 +31,8 @@ from patients.models import (
     Visit,
     WeightMeasurement,
 )
-from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse
-from tests.factories import CourseFactory, LabResultFactory, PatientFactory, analyte, default_clinic, drug
+from regimens.models import AdherenceRecord, AdverseEvent, DoseChange, MedicationCourse, PrescribingOverride
+from tests.factories import CourseFactory, LabResultFactory, PatientFactory, UserFactory, analyte, default_clinic, drug
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +109,13 @@ def reference_timelines(ids) -> dict:
         .values_list("course_id", "effective_on", "dose_mg_per_day")
     ):
         doses[course_id].append(Dose(on, mg))
+    overridden = defaultdict(set)
+    for course_id, rule_id in PrescribingOverride.objects.filter(patient_id__in=ids).values_list(
+        "course_id", "rule_id"
+    ):
+        overridden[course_id].add(rule_id)
     courses = defaultdict(list)
-    for pid, pk, code, drug_class, start, stop, reason, equivalent in (
+    for pid, pk, code, drug_class, start, stop, reason, equivalent, in_app in (
         MedicationCourse.objects.filter(patient_id__in=ids)
         .order_by("started_on", "pk")
         .values_list(
@@ -122,9 +127,23 @@ def reference_timelines(ids) -> dict:
             "stopped_on",
             "stop_reason",
             "drug__prednisolone_equivalent",
+            "prescribed_in_app",
         )
     ):
-        courses[pid].append(Course(pk, code, drug_class, start, stop, reason, tuple(doses[pk]), equivalent))
+        courses[pid].append(
+            Course(
+                pk,
+                code,
+                drug_class,
+                start,
+                stop,
+                reason,
+                tuple(doses[pk]),
+                equivalent,
+                prescribed_in_app=in_app,
+                overridden_rules=frozenset(overridden[pk]),
+            )
+        )
     events = {}
     for table in TIMELINE_TABLES:
         events[table.name] = defaultdict(list)
@@ -188,7 +207,17 @@ def patient_with_a_row_in_every_table() -> Patient:
     )
     DoseChange.objects.create(course=course, effective_on=date(2024, 2, 1), dose_mg_per_day=20)
     DoseChange.objects.create(course=course, effective_on=date(2024, 1, 1), dose_mg_per_day=40)
-    CourseFactory(patient=patient, drug=drug("azathioprine"), started_on=date(2024, 1, 1))
+    aza = CourseFactory(patient=patient, drug=drug("azathioprine"), started_on=date(2024, 1, 1), prescribed_in_app=True)
+    for rule_id in ("AZA-01", "AZA-04"):
+        PrescribingOverride.objects.create(
+            patient=patient,
+            course=aza,
+            rule_id=rule_id,
+            severity="critical",
+            finding_message="...",
+            reason="discussed",
+            overridden_by=UserFactory(),
+        )
     ReferenceInterval.objects.create(clinic=default_clinic(), analyte=analyte("alt"), sex="male", high=33)
     LabResultFactory(patient=patient, collected_at=datetime(2025, 1, 5, 23, 30, tzinfo=UTC), ref_high=None)
     LabResultFactory(patient=patient, analyte=analyte("ggt"), ref_high=None, ref_low=None)
