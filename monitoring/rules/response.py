@@ -37,6 +37,8 @@ def non_response_at_4_weeks(ctx: Context):
     code, fraction, baseline, week4 = fall
     if fraction >= ctx.p("nonresponse_min_fall"):
         return None
+    if ctx.response.ever(*IN_REMISSION, after=t0):
+        return None  # a slow start that has since reached a complete response is no longer non-response
     return Finding(
         "RESP-01",
         Severity.HIGH,
@@ -68,8 +70,10 @@ def insufficient_response(ctx: Context):
     if not abnormal:
         return None
     history = ctx.response
-    if history.current in IN_REMISSION:
-        return None  # normalised since the 6-month check: the response is no longer insufficient
+    if history.ever(*IN_REMISSION, after=t0):
+        # Normal at some point of this course (before the check: a complete response since lost is
+        # REL-01's loss of remission; after it: a late remission). Either way not an insufficient response.
+        return None
     adherence, advice, adherence_evidence = adherence_qualifier(ctx, t0)
     return Finding(
         "RESP-02",

@@ -273,3 +273,44 @@ def test_courses_starting_the_same_day_make_one_treatment_era():
     ctx = Context(timeline.build(), day(200), defaults())
     assert ctx.treatment_eras == [(AAA, None)]
     assert ctx.t0 == AAA and ctx.on_treatment
+
+
+# A finding follows the response history, not the state on one day (issue 14, part 3) ------------------
+def complete_response_then_rise(rise_alt: float) -> TimelineBuilder:
+    """Complete response by day 90 (ALT 28, IgG 12), then at month 5.5 ALT rises (IgG still normal)."""
+    timeline = started().lab("alt", day(28), 200)  # a 68% fall by week 4: responding
+    timeline.lab("alt", day(90), 28).lab("igg", day(90), 12)
+    return timeline.lab("alt", day(167), rise_alt).lab("igg", day(167), 12)
+
+
+@pytest.mark.parametrize(
+    ("rise_alt", "as_of", "expected"),
+    [
+        # §2.1 RESP-02 is the 6-month assessment of a patient who never reached a complete response;
+        # §2.11 REL-01: a complete responder whose ALT rises has lost her remission.
+        (60, day(190), {"REL-01"}),  # ALT 1.5× ULN at month 5.5 after a complete response at day 90
+        (60, day(200), {"REL-01"}),  # still so after the 6-month checkpoint
+        (28, day(190), set()),  # normal at month 5.5: nothing
+    ],
+)
+def test_a_lost_complete_response_is_loss_of_remission_not_insufficient_response(rise_alt, as_of, expected):
+    timeline = complete_response_then_rise(rise_alt)
+    fired_ids = {rule for rule in ("RESP-01", "RESP-02", "REL-01") if fired(timeline, as_of, rule)}
+    assert fired_ids == expected
+
+
+@pytest.mark.parametrize(
+    ("normal_on", "as_of", "fires"),
+    [
+        # §2.1 RESP-01: < 50% fall by week 4 is non-response, judged until month 6 (RESP-02) ...
+        (None, day(60), True),  # ALT still high at day 60: still open
+        # ... but once ALT and IgG are normal the response state is complete response: it resolves.
+        (day(50), day(60), False),
+        (day(50), day(150), False),
+    ],
+)
+def test_resp01_resolves_once_the_response_is_complete(normal_on, as_of, fires):
+    timeline = started().lab("alt", day(28), 340)  # a 45% fall: non-response at week 4
+    if normal_on:
+        timeline.lab("alt", normal_on, 30).lab("igg", normal_on, 12)
+    assert (fired(timeline, as_of, "RESP-01") is not None) is fires
