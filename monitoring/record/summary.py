@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+from dateutil.relativedelta import relativedelta
 
 from monitoring.catalogue import BY_CODE, VISIT_PANEL
 from monitoring.clinic_parameters import parameters_for_clinic
 from monitoring.engine.context import Context
 from monitoring.engine.evaluate import evaluate
 from monitoring.engine.loader import load_timelines
+from monitoring.engine.response import normalised_on
 from monitoring.engine.schedule import monitoring_schedule
 from monitoring.engine.timeline import Dose, Timeline
 from monitoring.models import Alert, AlertStatus
@@ -77,17 +80,48 @@ def latest_results(timeline: Timeline) -> list[LatestResult]:
     return sorted(latest, key=lambda r: (order.get(r.code, len(order)), r.code))
 
 
-def taper_plans(patient_id: int) -> dict[int, list[Dose]]:
-    """Active taper plans' steps per course id, oldest first (one query)."""
-    plans: dict[int, list[Dose]] = defaultdict(list)
-    rows = (
+@dataclass(frozen=True)
+class TaperAhead:
+    """An active taper plan's dated steps, and whether later steps wait for normalisation."""
+
+    steps: list[Dose]
+    waiting_for_normalisation: bool = False
+
+
+def taper_plans(patient_id: int, timeline: Timeline, params: dict[str, Any], today: date) -> dict[int, TaperAhead]:
+    """Active taper plans' steps per course id, oldest first (one query). A step "at normalisation" is
+    dated from the day the engine found ALT and IgG normal since the course started (plus its offset);
+    until then it and the steps after it have no date, so they are left out and the plan says so."""
+    rows = list(
         TaperStep.objects.filter(plan__course__patient_id=patient_id, plan__is_active=True)
         .order_by("plan__course_id", "sequence")
-        .values_list("plan__course_id", "starts_on", "dose_mg_per_day")
+        .values_list(
+            "plan__course_id",
+            "starts_on",
+            "dose_mg_per_day",
+            "after_normalisation",
+            "months_after_normalisation",
+            "weeks_after_normalisation",
+        )
     )
-    for course_id, on, mg in rows:
-        plans[course_id].append(Dose(on, mg))
-    return dict(plans)
+    history = Context(timeline, today, params).response if any(row[3] for row in rows) else None
+    starts = {course.id: course.started_on for course in timeline.courses}
+    steps: dict[int, list[Dose]] = defaultdict(list)
+    waiting: set[int] = set()
+    for course_id, on, mg, anchored, months, weeks in rows:
+        if course_id in waiting:
+            continue
+        if anchored:
+            normalised = normalised_on(history, starts.get(course_id, on))
+            if normalised is None:
+                waiting.add(course_id)
+                continue
+            on = normalised + relativedelta(months=months) + timedelta(weeks=weeks)
+        steps[course_id].append(Dose(on, mg))
+    return {
+        course_id: TaperAhead(steps.get(course_id, []), course_id in waiting)
+        for course_id in dict.fromkeys([row[0] for row in rows])
+    }
 
 
 def open_alerts(patient: Patient) -> list[Alert]:
@@ -146,7 +180,9 @@ def chart_context(
             timeline,
             as_of=today,
             params=params,
-            planned=taper_plans(patient.pk) if panel == "main" else {},
+            planned={k: v.steps for k, v in taper_plans(patient.pk, timeline, params, today).items()}
+            if panel == "main"
+            else {},
             range_key=range_key,
         ),
     }
@@ -198,13 +234,15 @@ def clinic_summary(patient: Patient, timeline: Timeline, params: dict[str, Any],
     """The one-page summary for the GP: regimen, taper plan ahead, last labs, response, next bloods due."""
     ctx = Context(timeline, today, params)
     active, _ = current_courses(timeline, today)
-    plans = taper_plans(patient.pk)
+    plans = taper_plans(patient.pk, timeline, params, today)
     taper = []
     for course in active:
-        steps = plans.get(course["id"], [])
-        upcoming = [step for step in steps if step.on > today]
-        if upcoming:
-            taper.append({"drug": course["drug"], "steps": upcoming})
+        plan = plans.get(course["id"], TaperAhead([]))
+        upcoming = [step for step in plan.steps if step.on > today]
+        if upcoming or plan.waiting_for_normalisation:
+            taper.append(
+                {"drug": course["drug"], "steps": upcoming, "waiting_for_normalisation": plan.waiting_for_normalisation}
+            )
     return {
         "patient": patient,
         "today": today,

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from monitoring.record.summary import clinic_summary, load_patient_page, taper_plans
 from regimens import services
 from regimens.protocols import BY_CODE, TAPER_STEP_GRACE_DAYS
 from regimens.taper import StepState, generate_taper, step_status
@@ -109,3 +110,31 @@ def test_the_regimen_page_waits_for_normalisation(client, patient, physician, no
         assert "missed" not in regimen
     detail = client.get(f"/patients/{patient.pk}/").content.decode()
     assert ("Taper steps missed or late" in detail) == alerted
+
+
+# The GP summary and the chart's planned line date the step from the normalisation, or leave it undated.
+SUMMARY_ROWS = [
+    pytest.param(None, [(date(2024, 10, 7), 40)], True,
+                 id="seed 000: ALT never normal -> 7.5 mg step undated, the summary says the taper waits"),
+    pytest.param(date(2025, 2, 20), [(date(2024, 10, 7), 40), (date(2025, 2, 20), 7.5)], False,
+                 id="seed 000: normal on 20 Feb -> 7.5 mg from 20 Feb, not the placeholder 30 Dec"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("normal_from", "steps", "waiting"), SUMMARY_ROWS)
+def test_the_summary_and_chart_date_a_step_at_normalisation_from_it(patient, physician, normal_from, steps, waiting):
+    course = _course_with_step_at_normalisation(patient, physician)
+    lab(patient, "alt", 240, on=COURSE_START, high=40)
+    lab(patient, "igg", 24, on=COURSE_START, high=16)
+    if normal_from is not None:
+        lab(patient, "alt", 30, on=normal_from, high=40)
+        lab(patient, "igg", 12, on=normal_from, high=16)
+    today = date(2025, 3, 3)
+    timeline, params = load_patient_page(patient)
+    plan = taper_plans(patient.pk, timeline, params, today)[course.pk]
+    assert [(step.on, step.mg_per_day) for step in plan.steps] == steps
+    assert plan.waiting_for_normalisation is waiting
+    # the GP summary lists the steps ahead: none are dated yet, so it says the taper waits (or, once
+    # normalised on 20 Feb, the 7.5 mg step is behind and nothing waits)
+    summary = clinic_summary(patient, timeline, params, today)
+    assert [(t["steps"], t["waiting_for_normalisation"]) for t in summary["taper"]] == ([([], True)] if waiting else [])
