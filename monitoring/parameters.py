@@ -687,7 +687,13 @@ PARAMETERS: tuple[Parameter, ...] = (
         "asaih_day14_window", [12, 16], "days from day 0", "Day-14 assessment window.", "Biewenga 2020", ("ASA-03",)
     ),
     Parameter(
-        "alf_min_inr", 2.0, "INR", "INR at or above this during an episode: ALF.", "ALF convention (E-m)", ("ASA-04",)
+        "alf_min_inr",
+        2.0,
+        "INR",
+        "INR at or above this in a severe presentation: assess for encephalopathy today (with encephalopathy it "
+        "is acute liver failure; INR alone is not, Rahim).",
+        "ALF convention (E-m); encephalopathy required: Rahim (issue 14 spec change)",
+        ("ASA-01", "ASA-04"),
     ),
     Parameter(
         "asaih_baseline_max_days",

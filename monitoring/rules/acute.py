@@ -120,7 +120,10 @@ class Classification:
 
     @property
     def reclassified_as_alf(self) -> bool:
-        return not self.he_at_presentation and bool(self.new_he_visits or self.alf_inr)
+        # Acute liver failure needs hepatic encephalopathy (Rahim; a change from the INR ≥ 2 convention of
+        # clinical-rules.md ASA-04, issue 14): an INR of 2 that then falls, with no encephalopathy, is a
+        # severe presentation responding to treatment, which ASA-02 judges on the day-7 labs.
+        return not self.he_at_presentation and bool(self.new_he_visits)
 
 
 def classify(ctx: Context, episode: AcuteEpisode) -> Classification:
@@ -251,21 +254,25 @@ def _screen_new_presentation(ctx: Context):
     }
     record = " Record the acute episode (with steroid day 0) so the day-7 and day-14 checks run."
     labs = _labs_text(inr, bilirubin)
-    if he or alf_inr:
-        reason = "encephalopathy" if he else f"INR ≥ {_fmt(ctx.p('alf_min_inr'))}"
+    if he:
         return Finding(
             "ASA-01",
             Severity.CRITICAL,
-            f"Possible acute severe AIH with acute liver failure ({reason}){labs}.",
+            f"Possible acute severe AIH with acute liver failure (encephalopathy){labs}.",
             evidence,
             ALF_ACTION + record,
             ASA01_SOURCE,
             {},
         )
+    inr_note = (
+        f" INR ≥ {_fmt(ctx.p('alf_min_inr'))}: assess for encephalopathy today; with it this is acute liver failure."
+        if alf_inr
+        else ""
+    )
     return Finding(
         "ASA-01",
         Severity.HIGH,
-        f"Possible acute severe AIH{labs}, no encephalopathy recorded.",
+        f"Possible acute severe AIH{labs}, no encephalopathy recorded.{inr_note}",
         evidence,
         ASA01_ACTION + record,
         ASA01_SOURCE,
@@ -455,7 +462,7 @@ def day14_deterioration(ctx: Context):
 # -- ASA-04 -------------------------------------------------------------------------------------
 
 
-@rule("ASA-04", family=Family.ACUTE, title="New HE or INR ≥ 2 during the episode", source=RAHIM)
+@rule("ASA-04", family=Family.ACUTE, title="New encephalopathy during the episode (acute liver failure)", source=RAHIM)
 def becomes_liver_failure(ctx: Context):
     episode = current_episode(ctx)
     if episode is None:
@@ -464,9 +471,8 @@ def becomes_liver_failure(ctx: Context):
     if not state.reclassified_as_alf:
         return None
     reasons = []
-    if state.new_he_visits:
-        first = state.new_he_visits[0]
-        reasons.append(f"hepatic encephalopathy grade {first.encephalopathy_grade} on {first.on.isoformat()}")
+    first = state.new_he_visits[0]
+    reasons.append(f"hepatic encephalopathy grade {first.encephalopathy_grade} on {first.on.isoformat()}")
     if state.alf_inr:
         peak = max(state.alf_inr, key=lambda lab: lab.value)
         reasons.append(f"INR {_fmt(peak.value, 'inr')} on {peak.on.isoformat()}")
@@ -481,6 +487,6 @@ def becomes_liver_failure(ctx: Context):
             "reclassified": "AS-AIH with ALF",
         },
         ALF_ACTION,
-        RAHIM + " (HE → ALF); INR ≥ 2: ALF convention (E-m)",
+        RAHIM + " (new encephalopathy → acute liver failure)",
         {},
     )

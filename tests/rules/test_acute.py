@@ -80,7 +80,9 @@ def test_asa01_follows_the_episode_while_it_is_open(ended, as_of, fires):
         (1.8, 21, {}, None),  # bilirubin = ULN is normal: not jaundiced
         (1.8, 45, {"asaih_jaundice_bilirubin_umol_l": 45}, None),  # clinic cut-off > 45 µmol/L: 45 is not above
         (1.8, 46, {"asaih_jaundice_bilirubin_umol_l": 45}, Severity.HIGH),  # ... 46 is
-        (2.0, 80, {}, Severity.CRITICAL),  # INR ≥ 2.0 (ALF convention, ASA-04) → possible ALF, critical
+        # Spec change (issue 14): acute liver failure needs encephalopathy (Rahim), so INR ≥ 2.0 alone is
+        # AS-AIH (high) with a prompt to assess for encephalopathy, no longer "possible ALF" (critical).
+        (2.0, 80, {}, Severity.HIGH),
     ],
 )
 def test_asa01_screens_an_untreated_patient(inr, bilirubin, overrides, severity):
@@ -272,7 +274,8 @@ def test_asa03_without_day14_bloods_is_not_evaluable_after_the_window():
 @pytest.mark.parametrize(
     ("inr", "expected"),
     [
-        (2.0, {"ASA-04", "LT-05"}),  # §2.8 ASA-04: INR ≥ 2.0 during the episode → ALF; ASA-01 gives way
+        # Spec change (issue 14; Rahim): ALF needs encephalopathy; an INR of 2.0 alone stays AS-AIH
+        (2.0, {"ASA-01"}),
         (1.99, {"ASA-01"}),  # below 2.0: still AS-AIH
     ],
 )
@@ -280,6 +283,24 @@ def test_asa04_inr_in_alf_range(inr, expected):
     timeline = episode(inr=1.8).lab("inr", day(3), inr)
     ids = rule_ids(timeline, day(3)) & {"ASA-01", "ASA-04", "LT-05"}
     assert ids == expected
+
+
+@pytest.mark.parametrize(
+    ("day7_bilirubin", "day7_inr", "encephalopathy_on", "expected"),
+    [
+        # Issue 14 / seed 001 "no improvement by day 7": presentation bilirubin 200, INR 2.0, no HE.
+        (60, 1.1, None, set()),  # bilirubin 200 → 60, INR 2.0 → 1.1: responding, not ALF, no referral
+        (60, 1.1, 5, {"ASA-04", "LT-05"}),  # new HE on day 5 (Rahim): acute liver failure, refer
+        (210, 2.1, None, {"ASA-02", "LT-05"}),  # no improvement by day 7 (ASA-02): refer (LT-05)
+    ],
+)
+def test_an_inr_of_2_at_presentation_is_judged_on_the_day_7_labs(day7_bilirubin, day7_inr, encephalopathy_on, expected):
+    timeline = episode(bilirubin=200, inr=2.0).lab("bilirubin", day(7), day7_bilirubin).lab("inr", day(7), day7_inr)
+    if encephalopathy_on:
+        timeline.visit(day(encephalopathy_on), encephalopathy_grade=1)
+    for as_of in (day(8), day(30), day(89)):
+        ids = rule_ids(timeline, as_of) & {"ASA-02", "ASA-04", "LT-05"}
+        assert ids == expected, as_of
 
 
 def test_asa04_new_encephalopathy_reclassifies_as_alf():
