@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from monitoring.catalogue import UnitNotAccepted, to_canonical
-from monitoring.parameters import BY_KEY
+from monitoring.parameters import BY_KEY, override_problem
 
 
 class Analyte(models.Model):
@@ -243,6 +243,8 @@ class ClinicalParameter(models.Model):
             is_number = isinstance(spec.default, int | float) and not isinstance(spec.default, bool)
             if is_number and (isinstance(self.value, bool) or not isinstance(self.value, int | float)):
                 raise ValidationError({"value": "Give a number."})
+            if problem := override_problem(spec, self.value):
+                raise ValidationError({"value": problem})
 
     @property
     def default(self):

@@ -916,6 +916,38 @@ PARAMETERS: tuple[Parameter, ...] = (
 
 BY_KEY: dict[str, Parameter] = {p.key: p for p in PARAMETERS}
 
+# A clinic's value for a numeric parameter stays within this factor of the default either way, and is
+# never 0 or negative where the default is positive: a 0 threshold or interval would silence a rule or
+# make it fire for everyone (issue 14). Design choice; the spec is silent.
+PLAUSIBLE_OVERRIDE_FACTOR = 10
+
+
+def override_problem(spec: Parameter, value: Any) -> str | None:
+    """Why `value` cannot be a clinic's value for `spec` (numbers and lists of numbers), or None."""
+    pairs = zip(spec.default, value, strict=False) if isinstance(spec.default, list) else [(spec.default, value)]
+    for default, given in pairs:
+        if isinstance(default, bool) or not isinstance(default, int | float):
+            continue
+        if (
+            isinstance(given, bool)
+            or not isinstance(given, int | float)
+            or given != given
+            or given
+            in (
+                float("inf"),
+                float("-inf"),
+            )
+        ):
+            return "Give a number."
+        if default > 0 and given <= 0:
+            return f"Give a number above 0 (the default is {default:g} {spec.unit}).".replace(" )", ")")
+        if default > 0 and not default / PLAUSIBLE_OVERRIDE_FACTOR <= given <= default * PLAUSIBLE_OVERRIDE_FACTOR:
+            low, high = default / PLAUSIBLE_OVERRIDE_FACTOR, default * PLAUSIBLE_OVERRIDE_FACTOR
+            return (
+                f"{given:g} is implausible here: give {low:g} to {high:g} {spec.unit} (the default is {default:g})."
+            ).replace("  ", " ")
+    return None
+
 
 def defaults() -> dict[str, Any]:
     return {p.key: p.default for p in PARAMETERS}

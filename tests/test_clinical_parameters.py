@@ -79,3 +79,28 @@ def test_a_clinic_admin_changes_a_parameter_in_the_admin_and_it_is_audited(clien
     assert parameter.updated_by == admin_user
     assert parameters_for_clinic(admin_user.clinic_id)["tgn_low"] == 220
     assert parameter.history.get().history_user == admin_user
+
+
+# Issue 14: a clinic's value that would silence a rule or make it fire for everyone is refused, with the
+# reason next to the value; a plausible change is kept.
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("relapse_uln_multiple", 0, "above 0"),  # a 0× ULN relapse tier would call every ALT a relapse
+        ("relapse_uln_multiple", -3, "above 0"),
+        ("tgn_high", 45000, "implausible"),  # seed 004 Table 1: 450; 100× would silence TPM-03
+        ("thiopurine_max_interval_days", [14, 0, 92], "above 0"),  # MON-01: a 0-day interval: everyone overdue
+        ("metabolite_repeat_after_underexposure_days", [14, 0], "above 0"),  # S004 Table 1: 2-4 weeks
+        ("alf_min_inr", float("nan"), "Give a number"),
+    ],
+)
+def test_an_impossible_override_is_refused_with_the_reason(key, value, words):
+    parameter = ClinicalParameter(clinic=Clinic.default(), key=key, value=value, reason="test")
+    with pytest.raises(ValidationError) as refused:
+        parameter.full_clean()
+    assert words in " ".join(refused.value.message_dict["value"])
+
+
+@pytest.mark.parametrize(("key", "value"), [("relapse_uln_multiple", 2.5), ("tgn_high", 400), ("alf_min_inr", 1.8)])
+def test_a_plausible_override_is_kept(key, value):
+    ClinicalParameter(clinic=Clinic.default(), key=key, value=value, reason="test").full_clean()
