@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
-# for set-up are synchronous and safe here (see ../shared/stack-notes.md).
+# for set-up are synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"

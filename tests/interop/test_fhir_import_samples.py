@@ -1,4 +1,4 @@
-"""FHIR import of every FHIR file in ../shared/interop/ (third-party samples), with the stored results."""
+"""FHIR import of every third-party FHIR sample in tests/data/interop/, with the stored results."""
 
 import gzip
 import json
@@ -14,7 +14,7 @@ from tests.factories import PatientFactory, analyte, default_clinic
 
 pytestmark = pytest.mark.django_db
 
-INTEROP = Path(__file__).resolve().parents[1] / "data" / "interop"  # a checksummed copy of ../shared/interop
+INTEROP = Path(__file__).resolve().parents[1] / "data" / "interop"  # checksummed third-party samples
 SYNTHEA = INTEROP / "synthea-r4-fhiry" / "cfhir.json.gz"
 SYNTHEA_SUBSET = INTEROP / "synthea-r4-fhiry" / "cfhir-labs-subset.json"
 US_CORE = INTEROP / "fhir-r4-us-core"
