@@ -1,4 +1,4 @@
-"""HL7 v2 import of every third-party sample (../shared/interop, copied to tests/data/interop with
+"""HL7 v2 import of every third-party sample (tests/data/interop, with
 its licence): a BOM, \\n line breaks, preliminary results replaced by final ones, LOINC codes the
 catalogue does not carry (mapped through the clinic's local code table), an SN value."""
 
