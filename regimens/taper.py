@@ -169,6 +169,11 @@ class StepStatus:
         return self.actual_mg_per_day is not None and self.actual_mg_per_day != self.dose_mg_per_day
 
 
+def due_after_normalisation(normalised_on: date, months: int, weeks: int) -> date:
+    """The date a step "at normalisation" (plus its offset) is due, once the engine found normalisation."""
+    return normalised_on + relativedelta(months=months) + timedelta(weeks=weeks)
+
+
 def step_status(
     *,
     sequence: int,
@@ -193,11 +198,7 @@ def step_status(
             if actual_on is not None:
                 return StepStatus(sequence, starts_on, dose_mg_per_day, StepState.GIVEN, actual_on, actual_mg_per_day)
             return StepStatus(sequence, starts_on, dose_mg_per_day, StepState.WAITING)
-        starts_on = (
-            normalised_on
-            + relativedelta(months=months_after_normalisation)
-            + timedelta(weeks=weeks_after_normalisation)
-        )
+        starts_on = due_after_normalisation(normalised_on, months_after_normalisation, weeks_after_normalisation)
     if actual_on is not None:
         late = (actual_on - starts_on).days
         state = StepState.LATE if late > grace_days else StepState.GIVEN

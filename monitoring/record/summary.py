@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
-
-from dateutil.relativedelta import relativedelta
 
 from monitoring.catalogue import BY_CODE, VISIT_PANEL
 from monitoring.clinic_parameters import parameters_for_clinic
@@ -27,6 +25,7 @@ from monitoring.record import charts
 from monitoring.record.decision_support import decision_support, response_summary, score_history
 from patients.models import Patient
 from regimens.models import TaperStep
+from regimens.taper import due_after_normalisation
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def taper_plans(patient_id: int, timeline: Timeline, params: dict[str, Any], tod
             if normalised is None:
                 waiting.add(course_id)
                 continue
-            on = normalised + relativedelta(months=months) + timedelta(weeks=weeks)
+            on = due_after_normalisation(normalised, months, weeks)
         steps[course_id].append(Dose(on, mg))
     return {
         course_id: TaperAhead(steps.get(course_id, []), course_id in waiting)
